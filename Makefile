@@ -1,0 +1,123 @@
+# wstap - passive TCP / HTTP / WebSocket capture analyzer.
+# Plain GNU make; dependencies are found with pkg-config.
+#   make            build ./wstap
+#   make run        install missing deps (root) or say how, build, analyze a bundled capture
+#   make check      install missing deps, build, run every test
+#   make install    PREFIX=/usr/local DESTDIR=
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wvla -Werror
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS  ?=
+LDFLAGS ?=
+BUILD   ?= build
+
+PCAP_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libpcap)
+PCAP_LIBS     = $(shell $(PKG_CONFIG) --libs libpcap)
+Z_CFLAGS      = $(shell $(PKG_CONFIG) --cflags zlib)
+Z_LIBS        = $(shell $(PKG_CONFIG) --libs zlib)
+CRYPTO_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcrypto)
+CRYPTO_LIBS   = $(shell $(PKG_CONFIG) --libs libcrypto)
+CHECK_CFLAGS  = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS    = $(shell $(PKG_CONFIG) --libs check)
+
+ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -MMD -MP $(CFLAGS)
+CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
+
+# The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
+CORE_SRCS := src/names.c src/decode.c src/ipfrag.c src/flow.c src/tcp.c src/analyzer.c
+# The front end: options, libpcap capture, sinks.
+APP_SRCS  := src/capture.c src/outbuf.c src/sink_text.c src/sink_json.c src/main.c
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+APP_OBJS  := $(APP_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+LIBCORE   := $(BUILD)/libwstap.a
+LIBAPP    := $(BUILD)/libwstapapp.a
+
+.PHONY: all run check deps deps-build unit golden corpus oracle install uninstall clean \
+        golden-update fmt
+
+all: wstap
+
+# Only the front end sees libpcap's headers; the core cannot include them by accident.
+$(APP_OBJS): EXTRA_CFLAGS = $(PCAP_CFLAGS)
+$(CORE_OBJS): EXTRA_CFLAGS = $(Z_CFLAGS) $(CRYPTO_CFLAGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
+
+$(LIBCORE): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Everything of the binary but main(), so the tests can link the sinks and capture code.
+$(LIBAPP): $(filter-out $(BUILD)/src/main.o,$(APP_OBJS))
+	@rm -f $@
+	ar rcs $@ $^
+
+wstap: $(BUILD)/src/main.o $(LIBAPP) $(LIBCORE)
+	$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CORE_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/util.h $(LIBAPP) $(LIBCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(PCAP_CFLAGS) -Itests/unit -o $@ $< \
+	    $(LIBAPP) $(LIBCORE) $(SAN) $(LDFLAGS) $(CHECK_LIBS) $(PCAP_LIBS) $(CORE_LIBS)
+
+deps:
+	@sh tools/deps.sh check
+
+deps-build:
+	@sh tools/deps.sh build
+
+run: deps-build
+	@$(MAKE) --no-print-directory wstap
+	./wstap -r pcaps/ws-python-deflate.pcap
+
+unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+golden: wstap
+	@sh tests/run-golden.sh
+
+golden-update: wstap
+	@sh tests/run-golden.sh --update
+
+corpus: wstap
+	@sh tests/run-corpus.sh
+
+oracle: wstap
+	@sh tests/tshark-tcpopen.sh
+
+# make check: every test suite; tests/check.sh prints one "N passed, N failed" line at the end.
+check: deps
+	@$(MAKE) --no-print-directory wstap $(UNIT_BINS)
+	@sh tests/check.sh $(UNIT_BINS)
+
+install: wstap
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 wstap $(DESTDIR)$(BINDIR)/wstap
+	install -m 0644 man/wstap.1 $(DESTDIR)$(MANDIR)/man1/wstap.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/wstap $(DESTDIR)$(MANDIR)/man1/wstap.1
+
+fmt:
+	clang-format -i src/*.c include/*.h include/wstap/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf $(BUILD) wstap tests/out
+
+-include $(CORE_OBJS:.o=.d) $(APP_OBJS:.o=.d)

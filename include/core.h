@@ -1,0 +1,119 @@
+/* core.h - the analyzer's internal state shared by the flow table, TCP and analyzer modules. */
+#ifndef WSTAP_CORE_H
+#define WSTAP_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "wstap/wstap.h"
+
+/* Canonical flow key: endpoint 0 sorts before endpoint 1, so both directions map to it. */
+struct flow_key {
+    uint8_t family;
+    uint8_t addr[2][16];
+    uint16_t port[2];
+};
+
+/* What one side (the sender of one direction) has shown us. */
+struct tcp_side {
+    bool syn_seen;
+    bool fin_seen;
+    bool fin_acked;
+    bool rst_seen;
+    bool isn_known;
+    uint32_t isn;
+    uint32_t fin_seq;  /* sequence number of the FIN itself */
+    bool fin_has_ack;  /* the FIN acknowledged the peer's FIN (merged FIN+ACK) */
+    bool fin_after_peer_acked; /* the peer's FIN had been acknowledged before this FIN */
+    uint64_t fin_frame;
+    int mss;           /* from the SYN, -1 absent */
+    int wscale;        /* raw shift from the SYN, -1 absent */
+    bool sack_perm;
+    bool ts_ok;
+    uint64_t bytes, pkts;
+};
+
+enum conn_phase {
+    PH_NEW,       /* created, nothing decided */
+    PH_SYN,       /* client SYN seen */
+    PH_SYNACK,    /* server SYN-ACK seen */
+    PH_OPEN,      /* tcp.open emitted */
+    PH_CLOSED,    /* tcp.close emitted; lingers to absorb late packets */
+};
+
+#define SIDE_C 0 /* index of the client in ep[] and side[] */
+#define SIDE_S 1
+
+struct conn {
+    struct conn *hnext;               /* hash chain */
+    struct conn *lru_prev, *lru_next; /* least recently active first */
+    struct conn *id_prev, *id_next;   /* all tracked connections, by id */
+    uint64_t hash;
+    uint64_t id;
+    struct flow_key key;
+    struct wst_endpoint ep[2]; /* [SIDE_C] client, [SIDE_S] server (tentative before open) */
+    bool roles_known;
+    enum conn_phase phase;
+    bool first_payload_seen;
+    int64_t first_ts, last_ts, syn_ts;
+    uint64_t first_frame;
+    struct tcp_side side[2];
+};
+
+struct flowtab {
+    struct conn **buckets;
+    uint64_t nbuckets; /* power of two */
+    uint64_t count;
+    uint64_t max;
+    uint64_t seed;
+    struct conn *lru_head, *lru_tail;
+    struct conn *id_head, *id_tail;
+    struct conn *free_list; /* recycled connection records */
+    struct conn_chunk *chunks;
+    uint64_t nchunks;
+};
+
+struct wst_analyzer {
+    struct wst_limits lim;
+    wst_event_fn fn;
+    void *user;
+    enum wst_link link;
+    struct decoder dec;
+    struct flowtab ft;
+    uint64_t next_conn_id;
+    /* the packet being processed */
+    uint64_t frame;
+    int64_t now;
+    bool have_first;
+    int64_t first_ts;
+    /* totals for capture.end */
+    uint64_t bytes;
+    uint64_t non_tcp, truncated, malformed, ip_fragments, evicted;
+    uint64_t tcp_conns, ws_conns;
+};
+
+/* flow.c */
+int flow_init(struct flowtab *ft, uint64_t max, uint64_t seed);
+void flow_free(struct flowtab *ft);
+void flow_key_make(struct flow_key *k, const struct pkt *p, bool *swapped);
+struct conn *flow_lookup(struct flowtab *ft, const struct flow_key *k, uint64_t *hash);
+/* Insert a fresh record (NULL when out of memory); the caller makes room first. */
+struct conn *flow_insert(struct flowtab *ft, const struct flow_key *k, uint64_t hash);
+void flow_remove(struct flowtab *ft, struct conn *c);
+void flow_touch(struct flowtab *ft, struct conn *c);
+
+/* tcp.c */
+void tcp_conn_init(struct wst_analyzer *a, struct conn *c, const struct pkt *p);
+/* Returns true when this packet starts a new connection on the same tuple (port reuse). */
+bool tcp_is_reuse(const struct conn *c, const struct pkt *p);
+void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p);
+/* End of a connection's tracking: emits tcp.open (when pending) and tcp.close if not yet. */
+void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how);
+
+/* analyzer.c */
+void an_emit(struct wst_analyzer *a, struct wst_event *ev);
+void an_event_init(struct wst_analyzer *a, struct wst_event *ev, enum wst_ev_type t,
+                   const struct conn *c, enum wst_dir dir);
+
+#endif

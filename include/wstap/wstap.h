@@ -1,0 +1,192 @@
+/* wstap.h - public API of the analyzer core: packets in, typed events out, no I/O. */
+#ifndef WSTAP_WSTAP_H
+#define WSTAP_WSTAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WSTAP_VERSION "0.1.0"
+
+/* Link types the core decodes. The capture front end maps libpcap's DLT_* onto these. */
+enum wst_link {
+    WST_LINK_UNSUPPORTED = 0,
+    WST_LINK_ETHERNET,  /* DLT_EN10MB, with 802.1Q / 802.1ad tags */
+    WST_LINK_SLL,       /* DLT_LINUX_SLL */
+    WST_LINK_SLL2,      /* DLT_LINUX_SLL2 */
+    WST_LINK_NULL,      /* DLT_NULL: 4-byte family in the capturing host's byte order */
+    WST_LINK_LOOP,      /* DLT_LOOP: 4-byte family in network byte order */
+    WST_LINK_RAW,       /* DLT_RAW: IPv4 or IPv6 by version nibble */
+    WST_LINK_IPV4,      /* DLT_IPV4 */
+    WST_LINK_IPV6,      /* DLT_IPV6 */
+};
+
+/* Resource caps. Every cap is documented in the man page; hitting one emits an event. */
+struct wst_limits {
+    uint32_t max_flows;          /* connections tracked at once; the least recently active is
+                                    evicted (tcp.close how "evicted") when a new one needs room */
+    int64_t idle_timeout_us;     /* a connection idle this long (packet time) is closed "timeout" */
+    uint32_t max_frag_datagrams; /* IP datagrams being reassembled at once */
+    uint32_t max_frag_bytes;     /* bytes held for IP reassembly, all datagrams together */
+    int64_t frag_timeout_us;     /* an incomplete datagram is dropped after this long */
+    uint64_t hash_seed;          /* flow hash key; any value gives the same output */
+};
+
+void wst_limits_default(struct wst_limits *lim);
+
+enum wst_dir { WST_DIR_NONE = 0, WST_DIR_C2S = 1, WST_DIR_S2C = 2 };
+
+struct wst_endpoint {
+    uint8_t family; /* 4 or 6 */
+    uint8_t addr[16];
+    uint16_t port;
+};
+
+#define WST_MAX_SACK 4
+#define WST_MAX_UNKNOWN_OPTS 8
+
+/* TCP options of one segment. Absent numeric options are -1. */
+struct wst_tcp_opts {
+    int mss;
+    int wscale; /* the shift as sent (may exceed 14; the core clamps when it applies it) */
+    bool sack_perm;
+    bool has_ts;
+    uint32_t ts_val, ts_ecr;
+    uint8_t nsack;
+    struct {
+        uint32_t left, right; /* absolute sequence numbers as on the wire */
+    } sack[WST_MAX_SACK];
+    uint8_t nunknown;
+    uint8_t unknown[WST_MAX_UNKNOWN_OPTS]; /* kinds of options we do not interpret */
+    bool malformed;                        /* an option length byte was impossible */
+};
+
+enum wst_ev_type {
+    WST_EV_TCP_SYN,
+    WST_EV_TCP_OPEN,
+    WST_EV_TCP_CLOSE,
+    WST_EV_PACKET_ERROR,
+    WST_EV_CAPTURE_END,
+    WST_EV__COUNT
+};
+
+enum wst_close_how {
+    WST_CLOSE_FIN,
+    WST_CLOSE_RST,
+    WST_CLOSE_TIMEOUT,
+    WST_CLOSE_OPEN,    /* still open at the end of the input */
+    WST_CLOSE_EVICTED, /* pushed out of a full flow table (--max-flows) */
+};
+
+enum wst_close_by { WST_BY_NONE = 0, WST_BY_CLIENT, WST_BY_SERVER };
+
+enum wst_teardown {
+    WST_TEARDOWN_NONE = 0,
+    WST_TEARDOWN_4WAY,
+    WST_TEARDOWN_3WAY,
+    WST_TEARDOWN_SIMULTANEOUS,
+    WST_TEARDOWN_HALF,
+};
+
+enum wst_pkt_err_kind { WST_PKTERR_TRUNCATED, WST_PKTERR_MALFORMED, WST_PKTERR_LIMIT };
+
+struct wst_ev_syn {
+    bool synack;
+    uint32_t seq; /* the ISN, absolute */
+    uint32_t win; /* raw window field (never scaled in a SYN) */
+    struct wst_tcp_opts opts;
+};
+
+struct wst_ev_open {
+    bool midstream;
+    int64_t irtt_us; /* SYN to the ACK of the SYN-ACK; -1 when unknown */
+    int mss_c, mss_s;       /* -1 where absent */
+    int wscale_c, wscale_s; /* the shift in effect (clamped to 14); -1 when not agreed/unknown */
+    bool wscale_unknown;    /* midstream: whether scaling is on cannot be known */
+    bool sack;              /* both sides sent SACK-permitted */
+};
+
+struct wst_ev_close {
+    enum wst_close_how how;
+    enum wst_close_by by;
+    enum wst_teardown teardown;
+    uint64_t bytes_c2s, bytes_s2c; /* TCP payload bytes seen, retransmissions included */
+    uint64_t pkts_c2s, pkts_s2c;
+    int64_t duration_us;
+};
+
+struct wst_ev_packet_error {
+    enum wst_pkt_err_kind kind;
+    const char *layer;  /* "link", "ipv4", "ipv6", "tcp", "ipfrag" */
+    const char *detail; /* a static sentence */
+};
+
+struct wst_ev_capture_end {
+    uint64_t packets;
+    uint64_t bytes; /* original lengths on the wire */
+    uint64_t tcp_conns;
+    uint64_t ws_conns;
+    uint64_t non_tcp;   /* packets that were not TCP over IP (counted, skipped) */
+    uint64_t truncated; /* packets cut by the snaplen before the TCP header ended */
+    uint64_t malformed;
+    uint64_t ip_fragments;
+    uint64_t evicted; /* connections evicted from a full table */
+    bool have_stats;  /* live capture: dropped/ifdropped are valid */
+    uint64_t dropped, ifdropped;
+};
+
+/* One event. Pointers inside are valid only during the callback. */
+struct wst_event {
+    enum wst_ev_type type;
+    int64_t ts_us;  /* absolute packet time, microseconds since the epoch */
+    int64_t rel_us; /* microseconds since the first packet of the input */
+    uint64_t frame; /* 1-based packet number that completed the event */
+    uint64_t conn;  /* 1-based connection id; 0 on capture and packet events */
+    enum wst_dir dir;
+    const struct wst_endpoint *client; /* NULL when no connection */
+    const struct wst_endpoint *server;
+    union {
+        struct wst_ev_syn syn;
+        struct wst_ev_open open;
+        struct wst_ev_close close;
+        struct wst_ev_packet_error pkterr;
+        struct wst_ev_capture_end end;
+    } u;
+};
+
+typedef void (*wst_event_fn)(const struct wst_event *ev, void *user);
+
+/* One captured packet as the front end hands it over. */
+struct wst_pkthdr {
+    int64_t ts_us;   /* absolute, microseconds */
+    uint32_t caplen; /* bytes available at data */
+    uint32_t len;    /* length on the wire */
+};
+
+struct wst_capture_stats {
+    bool valid;
+    uint64_t dropped, ifdropped;
+};
+
+struct wst_analyzer;
+
+/* Returns NULL when out of memory. The limits are copied. */
+struct wst_analyzer *wst_new(const struct wst_limits *lim, wst_event_fn fn, void *user);
+/* Set the link type of the packets that follow (one call per input file). */
+void wst_set_link(struct wst_analyzer *a, enum wst_link link);
+void wst_packet(struct wst_analyzer *a, const struct wst_pkthdr *h, const uint8_t *data);
+/* End of input: closes what is open (how "open"), then emits capture.end. */
+void wst_finish(struct wst_analyzer *a, const struct wst_capture_stats *stats);
+void wst_free(struct wst_analyzer *a);
+
+/* Names for printing, shared by every sink. */
+const char *wst_ev_name(enum wst_ev_type t);
+const char *wst_close_how_name(enum wst_close_how h);
+const char *wst_close_by_name(enum wst_close_by b); /* NULL for WST_BY_NONE */
+const char *wst_teardown_name(enum wst_teardown t); /* NULL for WST_TEARDOWN_NONE */
+const char *wst_pkterr_name(enum wst_pkt_err_kind k);
+/* "1.2.3.4:80" or "[::1]:80"; buf must hold at least WST_EP_STRLEN bytes. */
+#define WST_EP_STRLEN 56
+void wst_endpoint_str(const struct wst_endpoint *ep, char *buf, size_t len);
+
+#endif

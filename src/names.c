@@ -1,0 +1,96 @@
+/* names.c - value-to-name tables and endpoint formatting shared by every sink. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "wstap/wstap.h"
+
+struct tok {
+    int v;
+    const char *s;
+};
+
+static const char *tok_name(const struct tok *t, int v, const char *dflt)
+{
+    for (; t->s; t++)
+        if (t->v == v)
+            return t->s;
+    return dflt;
+}
+
+static const struct tok ev_names[] = {
+    {WST_EV_TCP_SYN, "tcp.syn"},
+    {WST_EV_TCP_OPEN, "tcp.open"},
+    {WST_EV_TCP_CLOSE, "tcp.close"},
+    {WST_EV_PACKET_ERROR, "packet.error"},
+    {WST_EV_CAPTURE_END, "capture.end"},
+    {0, NULL},
+};
+
+static const struct tok how_names[] = {
+    {WST_CLOSE_FIN, "fin"},         {WST_CLOSE_RST, "rst"},         {WST_CLOSE_TIMEOUT, "timeout"},
+    {WST_CLOSE_OPEN, "open"},       {WST_CLOSE_EVICTED, "evicted"}, {0, NULL},
+};
+
+static const struct tok by_names[] = {
+    {WST_BY_CLIENT, "client"},
+    {WST_BY_SERVER, "server"},
+    {0, NULL},
+};
+
+static const struct tok teardown_names[] = {
+    {WST_TEARDOWN_4WAY, "4way"},
+    {WST_TEARDOWN_3WAY, "3way"},
+    {WST_TEARDOWN_SIMULTANEOUS, "simultaneous"},
+    {WST_TEARDOWN_HALF, "half"},
+    {0, NULL},
+};
+
+static const struct tok pkterr_names[] = {
+    {WST_PKTERR_TRUNCATED, "truncated"},
+    {WST_PKTERR_MALFORMED, "malformed"},
+    {WST_PKTERR_LIMIT, "limit"},
+    {0, NULL},
+};
+
+const char *wst_ev_name(enum wst_ev_type t)
+{
+    return tok_name(ev_names, (int)t, "unknown");
+}
+
+const char *wst_close_how_name(enum wst_close_how h)
+{
+    return tok_name(how_names, (int)h, "open");
+}
+
+const char *wst_close_by_name(enum wst_close_by b)
+{
+    return tok_name(by_names, (int)b, NULL);
+}
+
+const char *wst_teardown_name(enum wst_teardown t)
+{
+    return tok_name(teardown_names, (int)t, NULL);
+}
+
+const char *wst_pkterr_name(enum wst_pkt_err_kind k)
+{
+    return tok_name(pkterr_names, (int)k, "malformed");
+}
+
+void wst_endpoint_str(const struct wst_endpoint *ep, char *buf, size_t len)
+{
+    char addr[INET6_ADDRSTRLEN];
+
+    if (len == 0)
+        return;
+    if (ep->family == 6) {
+        if (!inet_ntop(AF_INET6, ep->addr, addr, sizeof addr))
+            addr[0] = '\0';
+        snprintf(buf, len, "[%s]:%u", addr, (unsigned)ep->port);
+    } else {
+        if (!inet_ntop(AF_INET, ep->addr, addr, sizeof addr))
+            addr[0] = '\0';
+        snprintf(buf, len, "%s:%u", addr, (unsigned)ep->port);
+    }
+}

@@ -1,0 +1,289 @@
+/* tcp.c - per-connection TCP state: roles, handshake and options, teardown classification. */
+#include <string.h>
+
+#include "core.h"
+
+/* Wrap-safe sequence comparisons (RFC 1982 style). */
+static inline bool seq_geq(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) >= 0;
+}
+
+#define WSCALE_MAX 14 /* RFC 7323 section 2.3 */
+
+static void ep_from(struct wst_endpoint *ep, uint8_t family, const uint8_t *addr, uint16_t port)
+{
+    memset(ep, 0, sizeof *ep);
+    ep->family = family;
+    memcpy(ep->addr, addr, family == 4 ? 4 : 16);
+    ep->port = port;
+}
+
+static bool ep_is_src(const struct wst_endpoint *ep, const struct pkt *p)
+{
+    return ep->port == p->sport && memcmp(ep->addr, p->src, p->family == 4 ? 4 : 16) == 0;
+}
+
+static void side_init(struct tcp_side *s)
+{
+    memset(s, 0, sizeof *s);
+    s->mss = -1;
+    s->wscale = -1;
+}
+
+void tcp_conn_init(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
+{
+    bool sender_is_server = (p->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK);
+
+    c->first_ts = c->last_ts = a->now;
+    c->first_frame = a->frame;
+    c->phase = PH_NEW;
+    c->roles_known = (p->flags & TCPF_SYN) != 0;
+    side_init(&c->side[SIDE_C]);
+    side_init(&c->side[SIDE_S]);
+    int snd = sender_is_server ? SIDE_S : SIDE_C;
+    ep_from(&c->ep[snd], p->family, p->src, p->sport);
+    ep_from(&c->ep[1 - snd], p->family, p->dst, p->dport);
+}
+
+static void conn_swap_roles(struct conn *c)
+{
+    struct wst_endpoint ep = c->ep[0];
+    c->ep[0] = c->ep[1];
+    c->ep[1] = ep;
+    struct tcp_side s = c->side[0];
+    c->side[0] = c->side[1];
+    c->side[1] = s;
+}
+
+static bool looks_like_http_request(const uint8_t *b, uint32_t n)
+{
+    static const char *const methods[] = {"GET ",     "POST ",    "PUT ",  "HEAD ",
+                                          "DELETE ",  "OPTIONS ", "PATCH ", "CONNECT ",
+                                          "TRACE ",   NULL};
+    for (int i = 0; methods[i]; i++) {
+        size_t l = strlen(methods[i]);
+        if (n >= l && memcmp(b, methods[i], l) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Without a handshake, the client is the side that sent an HTTP request, else the side
+ * that answered with an HTTP status line is the server, else the higher (ephemeral) port.
+ * p may be NULL when the connection ends before any payload.
+ */
+static void conn_decide_roles(struct conn *c, const struct pkt *p)
+{
+    if (c->roles_known)
+        return;
+    c->roles_known = true;
+    if (p && p->payload_cap > 0) {
+        bool from_c = ep_is_src(&c->ep[SIDE_C], p);
+        if (looks_like_http_request(p->payload, p->payload_cap)) {
+            if (!from_c)
+                conn_swap_roles(c);
+            return;
+        }
+        if (p->payload_cap >= 5 && memcmp(p->payload, "HTTP/", 5) == 0) {
+            if (from_c)
+                conn_swap_roles(c);
+            return;
+        }
+    }
+    if (c->ep[SIDE_S].port > c->ep[SIDE_C].port)
+        conn_swap_roles(c);
+}
+
+static void emit_open(struct wst_analyzer *a, struct conn *c, int64_t irtt_us)
+{
+    struct wst_event ev;
+    struct tcp_side *cs = &c->side[SIDE_C], *ss = &c->side[SIDE_S];
+
+    conn_decide_roles(c, NULL);
+    an_event_init(a, &ev, WST_EV_TCP_OPEN, c, WST_DIR_NONE);
+    ev.u.open.midstream = !(cs->syn_seen && ss->syn_seen);
+    ev.u.open.irtt_us = ev.u.open.midstream ? -1 : irtt_us;
+    ev.u.open.mss_c = cs->mss;
+    ev.u.open.mss_s = ss->mss;
+    if (cs->syn_seen && ss->syn_seen && cs->wscale >= 0 && ss->wscale >= 0) {
+        ev.u.open.wscale_c = cs->wscale > WSCALE_MAX ? WSCALE_MAX : cs->wscale;
+        ev.u.open.wscale_s = ss->wscale > WSCALE_MAX ? WSCALE_MAX : ss->wscale;
+    } else {
+        ev.u.open.wscale_c = ev.u.open.wscale_s = -1;
+        ev.u.open.wscale_unknown = !(cs->syn_seen && ss->syn_seen);
+    }
+    ev.u.open.sack = cs->sack_perm && ss->sack_perm;
+    c->phase = PH_OPEN;
+    a->tcp_conns++;
+    an_emit(a, &ev);
+}
+
+static enum wst_teardown conn_teardown(const struct conn *c, enum wst_close_by *by)
+{
+    const struct tcp_side *cs = &c->side[SIDE_C], *ss = &c->side[SIDE_S];
+
+    *by = WST_BY_NONE;
+    if (!cs->fin_seen && !ss->fin_seen)
+        return WST_TEARDOWN_NONE;
+    int first;
+    if (cs->fin_seen && ss->fin_seen)
+        first = cs->fin_frame <= ss->fin_frame ? SIDE_C : SIDE_S;
+    else
+        first = cs->fin_seen ? SIDE_C : SIDE_S;
+    *by = first == SIDE_C ? WST_BY_CLIENT : WST_BY_SERVER;
+    if (!(cs->fin_seen && ss->fin_seen))
+        return WST_TEARDOWN_HALF;
+    const struct tcp_side *o = &c->side[1 - first];
+    if (o->fin_has_ack)
+        return WST_TEARDOWN_3WAY; /* the second FIN also acknowledged the first */
+    if (o->fin_after_peer_acked)
+        return WST_TEARDOWN_4WAY; /* the first FIN was acknowledged on its own before */
+    return WST_TEARDOWN_SIMULTANEOUS; /* each FIN left before the other was acknowledged */
+}
+
+void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how)
+{
+    if (c->phase == PH_CLOSED)
+        return;
+    if (c->phase == PH_NEW)
+        emit_open(a, c, -1); /* midstream: the connection existed, say so first */
+    else if (c->phase != PH_OPEN)
+        a->tcp_conns++; /* a handshake that never completed still counts */
+
+    struct wst_event ev;
+    an_event_init(a, &ev, WST_EV_TCP_CLOSE, c, WST_DIR_NONE);
+    struct wst_ev_close *cl = &ev.u.close;
+    cl->teardown = conn_teardown(c, &cl->by);
+    if (how == WST_CLOSE_OPEN && cl->teardown != WST_TEARDOWN_NONE)
+        how = WST_CLOSE_FIN;
+    if (how == WST_CLOSE_RST) {
+        cl->by = c->side[SIDE_C].rst_seen ? WST_BY_CLIENT : WST_BY_SERVER;
+        cl->teardown = WST_TEARDOWN_NONE;
+    }
+    cl->how = how;
+    cl->bytes_c2s = c->side[SIDE_C].bytes;
+    cl->bytes_s2c = c->side[SIDE_S].bytes;
+    cl->pkts_c2s = c->side[SIDE_C].pkts;
+    cl->pkts_s2c = c->side[SIDE_S].pkts;
+    cl->duration_us = c->last_ts - c->first_ts;
+    c->phase = PH_CLOSED;
+    an_emit(a, &ev);
+}
+
+bool tcp_is_reuse(const struct conn *c, const struct pkt *p)
+{
+    if ((p->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN)
+        return false;
+    bool ended = c->phase == PH_CLOSED || c->side[0].fin_seen || c->side[1].fin_seen ||
+                 c->side[0].rst_seen || c->side[1].rst_seen;
+    if (!ended)
+        return false;
+    /* The same SYN again is a retransmission into the old connection, not a new one. */
+    int s = ep_is_src(&c->ep[SIDE_C], p) ? SIDE_C : SIDE_S;
+    return !(c->side[s].syn_seen && c->side[s].isn == p->seq);
+}
+
+static void handle_syn(struct wst_analyzer *a, struct conn *c, const struct pkt *p, int s)
+{
+    bool synack = (p->flags & TCPF_ACK) != 0;
+    struct tcp_side *side = &c->side[s];
+
+    if (side->syn_seen && side->isn == p->seq)
+        return; /* retransmitted SYN */
+    side->syn_seen = true;
+    side->isn_known = true;
+    side->isn = p->seq;
+    side->mss = p->opts.mss;
+    side->wscale = p->opts.wscale;
+    side->sack_perm = p->opts.sack_perm;
+    side->ts_ok = p->opts.has_ts;
+    if (!synack) {
+        c->syn_ts = a->now;
+        if (c->phase < PH_SYN)
+            c->phase = PH_SYN;
+    } else if (c->phase < PH_SYNACK) {
+        c->phase = PH_SYNACK;
+    }
+
+    struct wst_event ev;
+    an_event_init(a, &ev, WST_EV_TCP_SYN, c, s == SIDE_C ? WST_DIR_C2S : WST_DIR_S2C);
+    ev.u.syn.synack = synack;
+    ev.u.syn.seq = p->seq;
+    ev.u.syn.win = p->win;
+    ev.u.syn.opts = p->opts;
+    an_emit(a, &ev);
+}
+
+void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
+{
+    /* A SYN fixes the roles of a connection first seen mid-stream. */
+    if ((p->flags & TCPF_SYN) && !c->roles_known) {
+        bool synack = (p->flags & TCPF_ACK) != 0;
+        bool from_c = ep_is_src(&c->ep[SIDE_C], p);
+        if (from_c == synack)
+            conn_swap_roles(c);
+        c->roles_known = true;
+    }
+    int s = ep_is_src(&c->ep[SIDE_C], p) ? SIDE_C : SIDE_S;
+    struct tcp_side *side = &c->side[s], *peer = &c->side[1 - s];
+
+    side->pkts++;
+    side->bytes += p->payload_len;
+    c->last_ts = a->now;
+    if (c->phase == PH_CLOSED)
+        return;
+
+    if (p->flags & TCPF_SYN) {
+        handle_syn(a, c, p, s);
+        return;
+    }
+    if (p->flags & TCPF_RST) {
+        /* RFC 9293 3.10.7.3: in SYN-SENT a reset is acceptable only if it acknowledges the
+         * SYN. Anything else (an injected or stale reset) does not end the connection. */
+        if (c->phase == PH_SYN && s == SIDE_S &&
+            !((p->flags & TCPF_ACK) && p->ack == c->side[SIDE_C].isn + 1))
+            return;
+        side->rst_seen = true;
+        tcp_conn_end(a, c, WST_CLOSE_RST);
+        return;
+    }
+
+    /* After the SYN alone, only a server segment or an acknowledging client segment shows
+     * the connection got further (its SYN-ACK was not captured). */
+    bool past_syn = c->phase == PH_SYNACK ||
+                    (c->phase == PH_SYN && (s == SIDE_S || (p->flags & TCPF_ACK)));
+    /* The first segment after the SYNs completes the handshake. */
+    if (past_syn) {
+        int64_t irtt = -1;
+        if (s == SIDE_C && (p->flags & TCPF_ACK) && c->side[SIDE_S].syn_seen &&
+            p->ack == c->side[SIDE_S].isn + 1)
+            irtt = a->now - c->syn_ts;
+        emit_open(a, c, irtt);
+    } else if (c->phase == PH_NEW && (p->payload_len > 0 || (p->flags & TCPF_FIN))) {
+        conn_decide_roles(c, p);
+        emit_open(a, c, -1);
+        /* roles may have swapped: recompute which side sent this */
+        s = ep_is_src(&c->ep[SIDE_C], p) ? SIDE_C : SIDE_S;
+        side = &c->side[s];
+        peer = &c->side[1 - s];
+    }
+
+    bool acks_peer_fin = (p->flags & TCPF_ACK) && peer->fin_seen &&
+                         seq_geq(p->ack, peer->fin_seq + 1);
+    if (p->flags & TCPF_FIN) {
+        if (!side->fin_seen) {
+            side->fin_seen = true;
+            side->fin_seq = p->seq + p->payload_len;
+            side->fin_frame = a->frame;
+            side->fin_has_ack = acks_peer_fin && !peer->fin_acked;
+            side->fin_after_peer_acked = peer->fin_acked;
+        }
+    }
+    if (acks_peer_fin)
+        peer->fin_acked = true;
+    if (c->side[0].fin_seen && c->side[1].fin_seen && c->side[0].fin_acked &&
+        c->side[1].fin_acked)
+        tcp_conn_end(a, c, WST_CLOSE_FIN);
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh - install wstap's build and test dependencies (Debian 12 package names).
+# As root: installs what is missing with apt-get. Otherwise: prints the one command to run.
+# Usage: tools/deps.sh [build|check]   (build: compile only; check: also the test oracles)
+set -eu
+mode=${1:-check}
+pkgs="build-essential pkg-config libpcap-dev zlib1g-dev libssl-dev check"
+if [ "$mode" = check ]; then
+    # tshark is the test oracle, python3 parses JSON in tests, clang/libclang-rt for the
+    # sanitizer build, valgrind for the leak pass, groff/man-db to lint the man page.
+    pkgs="$pkgs tshark python3 clang libclang-rt-14-dev valgrind groff man-db"
+fi
+missing=""
+for p in $pkgs; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$st" in
+    *"install ok installed"*) ;;
+    *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "wstap: missing packages:$missing" >&2
+    echo "run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "wstap: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no, non-interactively.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2
