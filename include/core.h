@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "reasm.h"
 #include "wstap/wstap.h"
 
 /* Canonical flow key: endpoint 0 sorts before endpoint 1, so both directions map to it. */
@@ -13,6 +14,24 @@ struct flow_key {
     uint8_t family;
     uint8_t addr[2][16];
     uint16_t port[2];
+};
+
+/* Sequence analysis of one direction, mirroring Wireshark's tcp_analyze_seq_info so the
+ * anomaly counts mean what tshark's tcp.analysis.* flags mean. */
+struct tcp_anal {
+    bool nextseq_set;
+    bool maxack_set;
+    bool lastack_set;
+    bool window_set;
+    bool window_from_syn; /* the stored window came from a SYN: never scaled */
+    uint32_t nextseq;     /* highest seq + len (+1 for SYN/FIN) sent so far */
+    uint32_t maxseqtobeacked;
+    uint32_t lastack;
+    uint16_t window;
+    int32_t dupacknum;
+    unsigned lastflags; /* anomaly bits of this direction's previous segment */
+    int64_t nextseq_time;
+    int64_t lastack_time;
 };
 
 /* What one side (the sender of one direction) has shown us. */
@@ -32,6 +51,9 @@ struct tcp_side {
     bool sack_perm;
     bool ts_ok;
     uint64_t bytes, pkts;
+    uint64_t gap_bytes;
+    struct tcp_anal an;
+    struct reasm rs; /* the byte stream this side sends */
 };
 
 enum conn_phase {
@@ -57,6 +79,8 @@ struct conn {
     enum conn_phase phase;
     bool first_payload_seen;
     int64_t first_ts, last_ts, syn_ts;
+    int64_t irtt_us; /* SYN to the ACK of the SYN-ACK; 0 when unknown */
+    uint64_t anomalies[WST_AN__COUNT];
     uint64_t first_frame;
     struct tcp_side side[2];
 };
@@ -81,6 +105,8 @@ struct wst_analyzer {
     enum wst_link link;
     struct decoder dec;
     struct flowtab ft;
+    struct reasm_pool pool;
+    struct wst_stream_hooks hooks;
     uint64_t next_conn_id;
     /* the packet being processed */
     uint64_t frame;
@@ -107,9 +133,18 @@ void flow_touch(struct flowtab *ft, struct conn *c);
 void tcp_conn_init(struct wst_analyzer *a, struct conn *c, const struct pkt *p);
 /* Returns true when this packet starts a new connection on the same tuple (port reuse). */
 bool tcp_is_reuse(const struct conn *c, const struct pkt *p);
+/* After reuse: a SYN-ACK that answers the old connection's SYN keeps that SYN's options. */
+void tcp_conn_inherit_syn(struct wst_analyzer *a, struct conn *c, const struct conn *old,
+                          const struct pkt *p);
 void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p);
 /* End of a connection's tracking: emits tcp.open (when pending) and tcp.close if not yet. */
 void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how);
+
+/* analyzer.c: the application side of the reassembler */
+void an_stream_data(struct wst_analyzer *a, struct conn *c, int side, uint64_t off,
+                    const uint8_t *p, uint32_t len, uint64_t frame);
+void an_stream_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t off, uint64_t len);
+void an_conn_released(struct wst_analyzer *a, struct conn *c);
 
 /* analyzer.c */
 void an_emit(struct wst_analyzer *a, struct wst_event *ev);

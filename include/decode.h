@@ -31,6 +31,8 @@ struct pkt {
     uint32_t payload_len; /* as the IP header says */
     uint32_t payload_cap; /* how much of it was captured (snaplen) */
     bool reassembled;     /* came out of IP fragment reassembly */
+    const char *warn;     /* decoded despite this problem (static text), or NULL */
+    const char *warn_layer;
 };
 
 enum dec_result {

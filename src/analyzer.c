@@ -15,6 +15,10 @@ void wst_limits_default(struct wst_limits *lim)
     lim->max_frag_datagrams = 64;
     lim->max_frag_bytes = 1u << 22; /* 4 MiB */
     lim->frag_timeout_us = 30LL * 1000000;
+    lim->max_ooo_conn = 1u << 20;           /* 1 MiB per direction */
+    lim->max_ooo_total = 64ull << 20;       /* 64 MiB */
+    lim->max_retain_conn = 1u << 15;        /* 32 KiB per direction */
+    lim->max_retain_total = 32ull << 20;    /* 32 MiB */
     lim->hash_seed = 0x9e3779b97f4a7c15ULL;
 }
 
@@ -32,6 +36,14 @@ struct wst_analyzer *wst_new(const struct wst_limits *lim, wst_event_fn fn, void
         goto out_free_analyzer;
     if (flow_init(&a->ft, lim->max_flows, lim->hash_seed) < 0)
         goto out_free_frag;
+    a->pool.ooo_max = lim->max_ooo_total;
+    a->pool.ooo_max_conn = lim->max_ooo_conn;
+    a->pool.ret_max = lim->max_retain_total;
+    /* the retention ring is indexed with a mask: round the cap down to a power of two */
+    uint32_t rc = lim->max_retain_conn;
+    while (rc & (rc - 1))
+        rc &= rc - 1;
+    a->pool.ret_max_conn = rc;
     return a;
 
 out_free_frag:
@@ -48,6 +60,45 @@ void wst_free(struct wst_analyzer *a)
     flow_free(&a->ft);
     ipfrag_free(a->dec.frag);
     free(a);
+}
+
+void wst_set_stream_hooks(struct wst_analyzer *a, const struct wst_stream_hooks *h)
+{
+    if (h)
+        a->hooks = *h;
+    else
+        memset(&a->hooks, 0, sizeof a->hooks);
+}
+
+static enum wst_dir side_dir(int side)
+{
+    return side == SIDE_C ? WST_DIR_C2S : WST_DIR_S2C;
+}
+
+void an_stream_data(struct wst_analyzer *a, struct conn *c, int side, uint64_t off,
+                    const uint8_t *p, uint32_t len, uint64_t frame)
+{
+    (void)off;
+    (void)frame;
+    if (a->hooks.data)
+        a->hooks.data(a->hooks.user, c->id, side_dir(side), p, len);
+}
+
+void an_stream_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t off, uint64_t len)
+{
+    struct wst_event ev;
+    an_event_init(a, &ev, WST_EV_TCP_GAP, c, side_dir(side));
+    ev.u.gap.seq = off + 1;
+    ev.u.gap.len = len;
+    an_emit(a, &ev);
+    if (a->hooks.gap)
+        a->hooks.gap(a->hooks.user, c->id, side_dir(side), len);
+}
+
+void an_conn_released(struct wst_analyzer *a, struct conn *c)
+{
+    if (a->hooks.end)
+        a->hooks.end(a->hooks.user, c->id);
 }
 
 void wst_set_link(struct wst_analyzer *a, enum wst_link link)
@@ -127,9 +178,13 @@ static void handle_tcp(struct wst_analyzer *a, const struct pkt *p)
 
     flow_key_make(&k, p, &swapped);
     struct conn *c = flow_lookup(&a->ft, &k, &hash);
+    struct conn old;
+    bool reused = false;
     if (c && tcp_is_reuse(c, p)) {
         /* Port reuse: the old connection is over; a new one starts with this SYN. */
         tcp_conn_end(a, c, WST_CLOSE_OPEN);
+        old = *c;
+        reused = true;
         flow_remove(&a->ft, c);
         c = NULL;
     }
@@ -143,6 +198,8 @@ static void handle_tcp(struct wst_analyzer *a, const struct pkt *p)
         }
         c->id = ++a->next_conn_id;
         tcp_conn_init(a, c, p);
+        if (reused)
+            tcp_conn_inherit_syn(a, c, &old, p);
     } else {
         flow_touch(&a->ft, c);
     }
@@ -171,6 +228,11 @@ void wst_packet(struct wst_analyzer *a, const struct wst_pkthdr *h, const uint8_
         a->ip_fragments++;
     switch (r) {
     case DEC_TCP:
+        if (p.warn) {
+            struct dec_error w = {p.warn_layer, p.warn};
+            a->malformed++;
+            emit_packet_error(a, WST_PKTERR_MALFORMED, &w);
+        }
         handle_tcp(a, &p);
         break;
     case DEC_NOT_IP:

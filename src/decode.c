@@ -193,8 +193,13 @@ static enum dec_result dec_ipv4(struct dctx *c, struct rd *r)
     if (avail < ihl)
         return dec_short(c, "ipv4", "IPv4 options cut short");
     rd_skip(r, ihl - 20);
-    if (total > avail && !c->cut)
-        return dec_fail(c, DEC_MALFORMED, "ipv4", "IPv4 total length beyond the packet");
+    if (total > avail && !c->cut) {
+        /* The header claims more than the frame holds, and no snaplen explains it. Decode
+         * what is there (as tshark does) and flag the packet. */
+        p->warn_layer = "ipv4";
+        p->warn = "IPv4 total length beyond the packet; decoded the bytes present";
+        total = (uint32_t)avail;
+    }
     /* Ethernet padding after the datagram is not part of it. */
     size_t here = rd_left(r);
     if (here > total - ihl)
@@ -350,8 +355,11 @@ static enum dec_result dec_ipv6(struct dctx *c, struct rd *r)
     rd_copy(r, p->dst, 16);
     if (plen == 0)
         return dec_fail(c, DEC_MALFORMED, "ipv6", "IPv6 jumbogram or zero payload length");
-    if (plen > avail - 40 && !c->cut)
-        return dec_fail(c, DEC_MALFORMED, "ipv6", "IPv6 payload length beyond the packet");
+    if (plen > avail - 40 && !c->cut) {
+        p->warn_layer = "ipv6";
+        p->warn = "IPv6 payload length beyond the packet; decoded the bytes present";
+        plen = (uint32_t)(avail - 40);
+    }
     if (rd_left(r) > plen)
         r->end = r->p + plen;
     return dec_v6_chain(c, r, nh, plen, false);

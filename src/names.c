@@ -21,9 +21,30 @@ static const char *tok_name(const struct tok *t, int v, const char *dflt)
 static const struct tok ev_names[] = {
     {WST_EV_TCP_SYN, "tcp.syn"},
     {WST_EV_TCP_OPEN, "tcp.open"},
+    {WST_EV_TCP_ANOMALY, "tcp.anomaly"},
+    {WST_EV_TCP_GAP, "tcp.gap"},
     {WST_EV_TCP_CLOSE, "tcp.close"},
     {WST_EV_PACKET_ERROR, "packet.error"},
     {WST_EV_CAPTURE_END, "capture.end"},
+    {0, NULL},
+};
+
+static const struct tok anomaly_names[] = {
+    {WST_AN_RETRANSMISSION, "retransmission"},
+    {WST_AN_FAST_RETRANSMISSION, "fast_retransmission"},
+    {WST_AN_SPURIOUS_RETRANSMISSION, "spurious_retransmission"},
+    {WST_AN_OUT_OF_ORDER, "out_of_order"},
+    {WST_AN_LOST_SEGMENT, "lost_segment"},
+    {WST_AN_ACKED_UNSEEN, "acked_unseen"},
+    {WST_AN_DUP_ACK, "dup_ack"},
+    {WST_AN_ZERO_WINDOW, "zero_window"},
+    {WST_AN_ZERO_WINDOW_PROBE, "zero_window_probe"},
+    {WST_AN_WINDOW_FULL, "window_full"},
+    {WST_AN_WINDOW_UPDATE, "window_update"},
+    {WST_AN_KEEP_ALIVE, "keep_alive"},
+    {WST_AN_KEEP_ALIVE_ACK, "keep_alive_ack"},
+    {WST_AN_OVERLAP_MISMATCH, "overlap_mismatch"},
+    {WST_AN_OOO_LIMIT, "ooo_limit"},
     {0, NULL},
 };
 
@@ -56,6 +77,11 @@ static const struct tok pkterr_names[] = {
 const char *wst_ev_name(enum wst_ev_type t)
 {
     return tok_name(ev_names, (int)t, "unknown");
+}
+
+const char *wst_anomaly_name(enum wst_anomaly k)
+{
+    return tok_name(anomaly_names, (int)k, "unknown");
 }
 
 const char *wst_close_how_name(enum wst_close_how h)

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "tcpanal.h"
 
 /* Wrap-safe sequence comparisons (RFC 1982 style). */
 static inline bool seq_geq(uint32_t a, uint32_t b)
@@ -29,7 +30,30 @@ static void side_init(struct tcp_side *s)
     memset(s, 0, sizeof *s);
     s->mss = -1;
     s->wscale = -1;
+    reasm_init(&s->rs);
 }
+
+/* The reassembler's output for one side of one connection. */
+struct rs_ctx {
+    struct wst_analyzer *a;
+    struct conn *c;
+    int side;
+};
+
+static void rs_data(void *ctx, uint64_t off, const uint8_t *p, uint32_t len, uint64_t frame)
+{
+    struct rs_ctx *x = ctx;
+    an_stream_data(x->a, x->c, x->side, off, p, len, frame);
+}
+
+static void rs_gap(void *ctx, uint64_t off, uint64_t len)
+{
+    struct rs_ctx *x = ctx;
+    x->c->side[x->side].gap_bytes += len;
+    an_stream_gap(x->a, x->c, x->side, off, len);
+}
+
+#define RS_OUT(name, ctxv) struct reasm_out name = {rs_data, rs_gap, &(ctxv)}
 
 void tcp_conn_init(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
 {
@@ -152,6 +176,13 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
     else if (c->phase != PH_OPEN)
         a->tcp_conns++; /* a handshake that never completed still counts */
 
+    /* Whatever is still queued goes up now, with the holes as gaps. */
+    for (int side = 0; side < 2; side++) {
+        struct rs_ctx x = {a, c, side};
+        RS_OUT(out, x);
+        reasm_flush(&c->side[side].rs, &a->pool, &out);
+    }
+
     struct wst_event ev;
     an_event_init(a, &ev, WST_EV_TCP_CLOSE, c, WST_DIR_NONE);
     struct wst_ev_close *cl = &ev.u.close;
@@ -168,14 +199,26 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
     cl->pkts_c2s = c->side[SIDE_C].pkts;
     cl->pkts_s2c = c->side[SIDE_S].pkts;
     cl->duration_us = c->last_ts - c->first_ts;
+    memcpy(cl->anomalies, c->anomalies, sizeof cl->anomalies);
+    cl->gap_bytes_c2s = c->side[SIDE_C].gap_bytes;
+    cl->gap_bytes_s2c = c->side[SIDE_S].gap_bytes;
     c->phase = PH_CLOSED;
     an_emit(a, &ev);
+    an_conn_released(a, c);
 }
 
 bool tcp_is_reuse(const struct conn *c, const struct pkt *p)
 {
-    if ((p->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN)
+    if ((p->flags & (TCPF_SYN | TCPF_RST)) != TCPF_SYN)
         return false;
+    if (p->flags & TCPF_ACK) {
+        /* A SYN-ACK after the connection was closed (a reset the peers ignored, as in
+         * evasion tricks) starts over, unless it repeats the SYN-ACK we saw. */
+        if (c->phase != PH_CLOSED)
+            return false;
+        int s = ep_is_src(&c->ep[SIDE_C], p) ? SIDE_C : SIDE_S;
+        return !(c->side[s].syn_seen && c->side[s].isn == p->seq);
+    }
     bool ended = c->phase == PH_CLOSED || c->side[0].fin_seen || c->side[1].fin_seen ||
                  c->side[0].rst_seen || c->side[1].rst_seen;
     if (!ended)
@@ -183,6 +226,31 @@ bool tcp_is_reuse(const struct conn *c, const struct pkt *p)
     /* The same SYN again is a retransmission into the old connection, not a new one. */
     int s = ep_is_src(&c->ep[SIDE_C], p) ? SIDE_C : SIDE_S;
     return !(c->side[s].syn_seen && c->side[s].isn == p->seq);
+}
+
+void tcp_conn_inherit_syn(struct wst_analyzer *a, struct conn *c, const struct conn *old,
+                          const struct pkt *p)
+{
+    /* Only a SYN-ACK answering the old connection's SYN continues its handshake. */
+    if ((p->flags & (TCPF_SYN | TCPF_ACK)) != (TCPF_SYN | TCPF_ACK))
+        return;
+    const struct tcp_side *oc = &old->side[SIDE_C];
+    if (!oc->syn_seen || p->ack != oc->isn + 1)
+        return;
+    if (!ep_is_src(&c->ep[SIDE_S], p) ||
+        memcmp(&old->ep[SIDE_C], &c->ep[SIDE_C], sizeof old->ep[SIDE_C]) != 0)
+        return;
+    struct tcp_side *nc = &c->side[SIDE_C];
+    nc->syn_seen = nc->isn_known = true;
+    nc->isn = oc->isn;
+    nc->mss = oc->mss;
+    nc->wscale = oc->wscale;
+    nc->sack_perm = oc->sack_perm;
+    nc->ts_ok = oc->ts_ok;
+    reasm_set_base(&nc->rs, oc->isn + 1);
+    c->syn_ts = old->syn_ts;
+    c->phase = PH_SYN;
+    (void)a;
 }
 
 static void handle_syn(struct wst_analyzer *a, struct conn *c, const struct pkt *p, int s)
@@ -199,6 +267,8 @@ static void handle_syn(struct wst_analyzer *a, struct conn *c, const struct pkt 
     side->wscale = p->opts.wscale;
     side->sack_perm = p->opts.sack_perm;
     side->ts_ok = p->opts.has_ts;
+    if (!side->rs.next && !side->rs.q)
+        reasm_set_base(&side->rs, p->seq + 1); /* the SYN takes one sequence number */
     if (!synack) {
         c->syn_ts = a->now;
         if (c->phase < PH_SYN)
@@ -214,6 +284,39 @@ static void handle_syn(struct wst_analyzer *a, struct conn *c, const struct pkt 
     ev.u.syn.win = p->win;
     ev.u.syn.opts = p->opts;
     an_emit(a, &ev);
+}
+
+/* Feed the segment's bytes, FIN and ACK to the two reassemblers. */
+static void stream_segment(struct wst_analyzer *a, struct conn *c, int s, const struct pkt *p)
+{
+    struct tcp_side *side = &c->side[s], *peer = &c->side[1 - s];
+    struct rs_ctx x = {a, c, s};
+    RS_OUT(out, x);
+
+    /* Midstream: offset 0 is the first sequence number seen (Wireshark's relative 1); an
+     * ACK tells where the peer's stream stands before its first segment shows up. */
+    if (!side->rs.base_set)
+        reasm_set_base(&side->rs, p->seq);
+    if (!peer->rs.base_set && (p->flags & TCPF_ACK))
+        reasm_set_base(&peer->rs, p->ack);
+
+    uint32_t seq = (p->flags & TCPF_SYN) ? p->seq + 1 : p->seq;
+    int64_t off = reasm_offset(&side->rs, seq);
+    if (p->payload_len > 0) {
+        unsigned r = reasm_add(&side->rs, &a->pool, off, p->payload, p->payload_len,
+                               p->payload_cap, a->frame, &out);
+        if (r & REASM_MISMATCH)
+            tcp_emit_stream_anomaly(a, c, s, p, WST_AN_OVERLAP_MISMATCH);
+        if (r & REASM_LIMIT)
+            tcp_emit_stream_anomaly(a, c, s, p, WST_AN_OOO_LIMIT);
+    }
+    if (p->flags & TCPF_FIN)
+        reasm_fin(&side->rs, off + p->payload_len);
+    if ((p->flags & TCPF_ACK) && peer->rs.base_set) {
+        struct rs_ctx y = {a, c, 1 - s};
+        RS_OUT(pout, y);
+        reasm_ack(&peer->rs, &a->pool, reasm_offset(&peer->rs, p->ack), &pout);
+    }
 }
 
 void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
@@ -235,16 +338,33 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
     if (c->phase == PH_CLOSED)
         return;
 
+    uint32_t dup_num;
     if (p->flags & TCPF_SYN) {
         handle_syn(a, c, p, s);
+        unsigned fl = tcp_analyze(a, c, s, p, &dup_num);
+        tcp_emit_anomalies(a, c, s, p, fl, dup_num);
+        if (p->payload_len > 0)
+            stream_segment(a, c, s, p);
         return;
     }
+    /* RFC 9293 3.10.7.3: in SYN-SENT a reset is acceptable only if it acknowledges the
+     * SYN. Anything else (an injected or stale reset) does not end the connection and
+     * is left out of the analysis. */
+    if ((p->flags & TCPF_RST) && c->phase == PH_SYN && s == SIDE_S &&
+        !((p->flags & TCPF_ACK) && p->ack == c->side[SIDE_C].isn + 1))
+        return;
+    unsigned fl = tcp_analyze(a, c, s, p, &dup_num);
+    if (c->phase == PH_NEW &&
+        (p->payload_len > 0 || (p->flags & (TCPF_FIN | TCPF_RST)) || fl)) {
+        /* Midstream: the connection shows itself with data, a FIN/RST or a finding. */
+        conn_decide_roles(c, p);
+        emit_open(a, c, -1);
+        s = ep_is_src(&c->ep[SIDE_C], p) ? SIDE_C : SIDE_S; /* roles may have swapped */
+        side = &c->side[s];
+        peer = &c->side[1 - s];
+    }
     if (p->flags & TCPF_RST) {
-        /* RFC 9293 3.10.7.3: in SYN-SENT a reset is acceptable only if it acknowledges the
-         * SYN. Anything else (an injected or stale reset) does not end the connection. */
-        if (c->phase == PH_SYN && s == SIDE_S &&
-            !((p->flags & TCPF_ACK) && p->ack == c->side[SIDE_C].isn + 1))
-            return;
+        tcp_emit_anomalies(a, c, s, p, fl, dup_num);
         side->rst_seen = true;
         tcp_conn_end(a, c, WST_CLOSE_RST);
         return;
@@ -258,17 +378,15 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
     if (past_syn) {
         int64_t irtt = -1;
         if (s == SIDE_C && (p->flags & TCPF_ACK) && c->side[SIDE_S].syn_seen &&
-            p->ack == c->side[SIDE_S].isn + 1)
+            p->ack == c->side[SIDE_S].isn + 1) {
             irtt = a->now - c->syn_ts;
+            c->irtt_us = irtt;
+        }
         emit_open(a, c, irtt);
-    } else if (c->phase == PH_NEW && (p->payload_len > 0 || (p->flags & TCPF_FIN))) {
-        conn_decide_roles(c, p);
-        emit_open(a, c, -1);
-        /* roles may have swapped: recompute which side sent this */
-        s = ep_is_src(&c->ep[SIDE_C], p) ? SIDE_C : SIDE_S;
-        side = &c->side[s];
-        peer = &c->side[1 - s];
     }
+
+    tcp_emit_anomalies(a, c, s, p, fl, dup_num);
+    stream_segment(a, c, s, p);
 
     bool acks_peer_fin = (p->flags & TCPF_ACK) && peer->fin_seen &&
                          seq_geq(p->ack, peer->fin_seq + 1);

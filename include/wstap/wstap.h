@@ -29,6 +29,11 @@ struct wst_limits {
     uint32_t max_frag_datagrams; /* IP datagrams being reassembled at once */
     uint32_t max_frag_bytes;     /* bytes held for IP reassembly, all datagrams together */
     int64_t frag_timeout_us;     /* an incomplete datagram is dropped after this long */
+    uint32_t max_ooo_conn;       /* out-of-order bytes queued per direction */
+    uint64_t max_ooo_total;      /* out-of-order bytes queued, all connections */
+    uint32_t max_retain_conn;    /* delivered-but-unacked bytes kept per direction to compare
+                                    retransmissions with (a power of two) */
+    uint64_t max_retain_total;   /* the same, all connections */
     uint64_t hash_seed;          /* flow hash key; any value gives the same output */
 };
 
@@ -64,6 +69,8 @@ struct wst_tcp_opts {
 enum wst_ev_type {
     WST_EV_TCP_SYN,
     WST_EV_TCP_OPEN,
+    WST_EV_TCP_ANOMALY,
+    WST_EV_TCP_GAP,
     WST_EV_TCP_CLOSE,
     WST_EV_PACKET_ERROR,
     WST_EV_CAPTURE_END,
@@ -88,6 +95,26 @@ enum wst_teardown {
     WST_TEARDOWN_HALF,
 };
 
+/* TCP analysis findings, with Wireshark's tcp.analysis.* meanings. */
+enum wst_anomaly {
+    WST_AN_RETRANSMISSION,
+    WST_AN_FAST_RETRANSMISSION,
+    WST_AN_SPURIOUS_RETRANSMISSION,
+    WST_AN_OUT_OF_ORDER,
+    WST_AN_LOST_SEGMENT, /* previous segment not captured */
+    WST_AN_ACKED_UNSEEN,
+    WST_AN_DUP_ACK,
+    WST_AN_ZERO_WINDOW,
+    WST_AN_ZERO_WINDOW_PROBE,
+    WST_AN_WINDOW_FULL,
+    WST_AN_WINDOW_UPDATE,
+    WST_AN_KEEP_ALIVE,
+    WST_AN_KEEP_ALIVE_ACK,
+    WST_AN_OVERLAP_MISMATCH, /* retransmitted bytes differ from the first copy */
+    WST_AN_OOO_LIMIT,        /* an out-of-order cap forced a gap or dropped bytes */
+    WST_AN__COUNT
+};
+
 enum wst_pkt_err_kind { WST_PKTERR_TRUNCATED, WST_PKTERR_MALFORMED, WST_PKTERR_LIMIT };
 
 struct wst_ev_syn {
@@ -106,6 +133,25 @@ struct wst_ev_open {
     bool sack;              /* both sides sent SACK-permitted */
 };
 
+struct wst_ev_anomaly {
+    enum wst_anomaly kind;
+    uint64_t seq; /* relative: the first data byte of the direction is 1 */
+    uint32_t len; /* segment payload bytes */
+    uint32_t dup_num;  /* dup_ack: the how-manyth duplicate */
+    uint64_t win;      /* the window the segment advertised, scaled when scaling is known */
+    uint16_t win_raw;  /* the window field as sent */
+    int win_shift;     /* the shift applied, -1 when unknown */
+    uint8_t nsack;     /* SACK blocks on the segment, edges relative to the peer's stream */
+    struct {
+        uint64_t left, right;
+    } sack[WST_MAX_SACK];
+};
+
+struct wst_ev_gap {
+    uint64_t seq; /* relative, as in tcp.anomaly */
+    uint64_t len;
+};
+
 struct wst_ev_close {
     enum wst_close_how how;
     enum wst_close_by by;
@@ -113,6 +159,8 @@ struct wst_ev_close {
     uint64_t bytes_c2s, bytes_s2c; /* TCP payload bytes seen, retransmissions included */
     uint64_t pkts_c2s, pkts_s2c;
     int64_t duration_us;
+    uint64_t anomalies[WST_AN__COUNT]; /* per kind, both directions */
+    uint64_t gap_bytes_c2s, gap_bytes_s2c;
 };
 
 struct wst_ev_packet_error {
@@ -148,6 +196,8 @@ struct wst_event {
     union {
         struct wst_ev_syn syn;
         struct wst_ev_open open;
+        struct wst_ev_anomaly anomaly;
+        struct wst_ev_gap gap;
         struct wst_ev_close close;
         struct wst_ev_packet_error pkterr;
         struct wst_ev_capture_end end;
@@ -170,6 +220,18 @@ struct wst_capture_stats {
 
 struct wst_analyzer;
 
+/*
+ * Optional: every connection's reassembled byte streams, as the application sent them
+ * (retransmissions once; bytes never captured are reported through gap, not invented).
+ * data is called in stream order; end when the connection is finished with.
+ */
+struct wst_stream_hooks {
+    void (*data)(void *user, uint64_t conn, enum wst_dir dir, const uint8_t *p, size_t len);
+    void (*gap)(void *user, uint64_t conn, enum wst_dir dir, uint64_t len);
+    void (*end)(void *user, uint64_t conn);
+    void *user;
+};
+
 /* Returns NULL when out of memory. The limits are copied. */
 struct wst_analyzer *wst_new(const struct wst_limits *lim, wst_event_fn fn, void *user);
 /* Set the link type of the packets that follow (one call per input file). */
@@ -178,6 +240,7 @@ void wst_packet(struct wst_analyzer *a, const struct wst_pkthdr *h, const uint8_
 /* End of input: closes what is open (how "open"), then emits capture.end. */
 void wst_finish(struct wst_analyzer *a, const struct wst_capture_stats *stats);
 void wst_free(struct wst_analyzer *a);
+void wst_set_stream_hooks(struct wst_analyzer *a, const struct wst_stream_hooks *h);
 
 /* Names for printing, shared by every sink. */
 const char *wst_ev_name(enum wst_ev_type t);
@@ -185,6 +248,7 @@ const char *wst_close_how_name(enum wst_close_how h);
 const char *wst_close_by_name(enum wst_close_by b); /* NULL for WST_BY_NONE */
 const char *wst_teardown_name(enum wst_teardown t); /* NULL for WST_TEARDOWN_NONE */
 const char *wst_pkterr_name(enum wst_pkt_err_kind k);
+const char *wst_anomaly_name(enum wst_anomaly k);
 /* "1.2.3.4:80" or "[::1]:80"; buf must hold at least WST_EP_STRLEN bytes. */
 #define WST_EP_STRLEN 56
 void wst_endpoint_str(const struct wst_endpoint *ep, char *buf, size_t len);
