@@ -35,7 +35,7 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -MMD -MP $(CFLAGS)
 CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
 
 # The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
-CORE_SRCS := src/names.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c
+CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c
 # The front end: options, libpcap capture, sinks.
 APP_SRCS  := src/capture.c src/outbuf.c src/sink_text.c src/sink_json.c src/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))

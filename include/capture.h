@@ -1,0 +1,63 @@
+/* capture.h - packets from pcap/pcapng files or a live interface; the only user of libpcap. */
+#ifndef WSTAP_CAPTURE_H
+#define WSTAP_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "outbuf.h"
+#include "wstap/wstap.h"
+
+#define CAPTURE_SNAPLEN_MAX 262144
+
+/* Where packets go. set_link comes before each input's packets; packet returns false to
+ * stop the whole run (the output failed); flush (may be NULL) runs after each batch of a
+ * live capture, so events reach the operator promptly. */
+struct capture_ops {
+    void (*set_link)(void *user, enum wst_link link);
+    bool (*packet)(void *user, const struct wst_pkthdr *h, const uint8_t *data);
+    void (*flush)(void *user);
+};
+
+struct capture_opts {
+    const char *const *files; /* offline: read these in order ("-" is stdin) */
+    size_t nfiles;
+    const char *iface;  /* live: capture here (files must be empty) */
+    const char *filter; /* BPF expression, or NULL */
+    int snaplen;        /* live: 1..CAPTURE_SNAPLEN_MAX */
+    bool promisc;       /* live */
+    int buffer_kib;     /* live: kernel buffer in KiB, 0 for libpcap's default */
+    uint64_t count;     /* stop after this many packets (after the filter); 0: no limit */
+    const char *user;   /* live: switch to this user right after activation, or NULL */
+    FILE *err;          /* error messages, NULL for stderr */
+};
+
+enum capture_status {
+    CAPTURE_OK,      /* every input read to its end (or to the count, or a signal) */
+    CAPTURE_PARTIAL, /* an input failed; what was read before is valid and worth summing up */
+    CAPTURE_FAILED,  /* nothing was read: bad filter, no input could be opened, setup failed */
+};
+
+/*
+ * Read every input through ops. SIGINT and SIGTERM stop the run cleanly (the first one;
+ * a second one has the default effect). For a live capture, stats receives the kernel's
+ * drop counters; offline, stats->valid is false.
+ */
+enum capture_status capture_run(const struct capture_opts *o, const struct capture_ops *ops,
+                                void *user, struct wst_capture_stats *stats);
+
+/* The core's link type for a libpcap DLT_ value, WST_LINK_UNSUPPORTED when it has none. */
+enum wst_link capture_link_from_dlt(int dlt);
+
+/* Compile expr for link type dlt without a capture; 0, or -1 with pcap's message in err. */
+int capture_filter_check(int dlt, const char *expr, char *err, size_t errlen);
+
+/* Print the interfaces as "1.lo [Up, Running, Loopback]" lines; 0, or -1 (message to err). */
+int capture_list_interfaces(struct outbuf *out, FILE *err);
+
+/* libpcap's own version string, for --version. */
+const char *capture_lib_version(void);
+
+#endif

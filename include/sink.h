@@ -1,0 +1,32 @@
+/* sink.h - turn analyzer events into text: the terminal timeline and NDJSON. */
+#ifndef WSTAP_SINK_H
+#define WSTAP_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outbuf.h"
+#include "wstap/wstap.h"
+
+/* One JSON object and newline per event, exactly as EVENTS.md and wstap(1) describe. */
+void sink_json_event(struct outbuf *ob, const struct wst_event *ev);
+
+/* One timeline line per event (capture.end: a summary block). Every byte that came from
+ * the capture goes through term_put_safe, so no control byte reaches the terminal. */
+void sink_text_event(struct outbuf *ob, const struct wst_event *ev);
+
+/* A JSON string, quotes included, for any bytes: '"', '\\' and controls escaped, DEL as
+ * \u007f, U+2028/U+2029 escaped, each maximal invalid UTF-8 subpart replaced by \ufffd. */
+void json_put_str(struct outbuf *ob, const uint8_t *s, size_t len);
+void json_put_cstr(struct outbuf *ob, const char *s);
+
+/* Untrusted bytes for a terminal: printable ASCII and valid UTF-8 as they are; a backslash
+ * as \\; control bytes, DEL and invalid UTF-8 as \xNN; C1 controls, bidirectional
+ * overrides and line/paragraph separators as \uNNNN. */
+void term_put_safe(struct outbuf *ob, const uint8_t *s, size_t len);
+void term_put_cstr(struct outbuf *ob, const char *s);
+
+/* v / 10^decimals with exactly that many decimals ("-0.000123"); decimals <= 9. */
+void sink_put_fixed(struct outbuf *ob, int64_t v, unsigned decimals);
+
+#endif

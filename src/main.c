@@ -1,0 +1,503 @@
+/* main.c - command line, wiring capture -> analyzer -> sink, exit status. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "outbuf.h"
+#include "sink.h"
+#include "wstap/wstap.h"
+
+enum { MAIN_EXIT_OK = 0, MAIN_EXIT_ERROR = 2 };
+
+#define MAIN_MAX_FLOWS_CAP (1u << 24)
+#define MAIN_IDLE_MAX_S 1000000000ULL /* about 31 years */
+#define MAIN_FILTER_FILE_MAX (64 * 1024)
+#define MAIN_BUFFER_KIB_MAX (1024 * 1024) /* 1 GiB */
+
+enum main_long_opt {
+    OPT_JSON = 0x100,
+    OPT_MAX_FLOWS,
+    OPT_IDLE_TIMEOUT,
+    OPT_VERSION,
+};
+
+struct main_opts {
+    const char **files;
+    size_t nfiles;
+    const char *iface;
+    bool list_ifaces;
+    uint64_t snaplen;
+    bool no_promisc;
+    uint64_t buffer_kib;
+    const char *filter_file;
+    uint64_t count;
+    const char *user;
+    bool quiet;
+    bool json;
+    bool have_max_flows;
+    uint64_t max_flows;
+    bool have_idle;
+    int64_t idle_us;
+};
+
+/* What the event callback and the capture callbacks share. */
+struct main_app {
+    struct wst_analyzer *an;
+    struct outbuf *out;
+    bool json;
+    bool quiet;
+};
+
+static void main_usage(FILE *f)
+{
+    fputs("Usage: wstap [options] -r FILE [-r FILE]... [FILTER...]\n"
+          "       wstap [options] -i IFACE [FILTER...]\n"
+          "       wstap -D | -h | --version\n"
+          "Passive TCP/HTTP/WebSocket analyzer: reads captures (or captures live with\n"
+          "libpcap) and prints a timeline of connection events, or NDJSON with --json.\n"
+          "\n"
+          "Input:\n"
+          "  -r FILE              read a pcap or pcapng file (\"-\" is stdin); repeatable,\n"
+          "                       files are read in order as one capture\n"
+          "  -i IFACE             capture live on IFACE\n"
+          "  -D                   list the interfaces -i accepts, then exit\n"
+          "  -F FILE              read the BPF filter from FILE (instead of FILTER...)\n"
+          "  -c COUNT             stop after COUNT packets (counted after the filter)\n"
+          "Live capture:\n"
+          "  -s SNAPLEN           bytes kept of each packet (default and 0: 262144)\n"
+          "  -p                   do not put the interface into promiscuous mode\n"
+          "  -B KIB               kernel capture buffer size in KiB\n"
+          "  -Z USER              switch to USER right after opening the interface\n"
+          "Output:\n"
+          "  -q                   quiet: only connection close lines and the summary\n"
+          "      --json           one JSON object per event and line (see wstap(1))\n"
+          "Limits:\n"
+          "      --max-flows N    connections tracked at once (default 131072)\n"
+          "      --idle-timeout S close connections idle for S seconds (default 300)\n"
+          "\n"
+          "  -h, --help           this help\n"
+          "      --version        print the version of wstap and libpcap\n"
+          "FILTER is a pcap-filter(7) expression; its words are joined with spaces.\n"
+          "Exit status: 0 success, 2 usage or input error.\n",
+          f);
+}
+
+__attribute__((format(printf, 1, 2))) static void main_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("wstap: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'wstap --help' for more information.\n", stderr);
+}
+
+/* A decimal number in [min, max]: digits only, no sign, no spaces, no trailing bytes. */
+static int main_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Seconds with up to six decimals ("300", "0.25"), as microseconds; must be > 0. */
+static int main_parse_seconds(const char *s, int64_t *out_us)
+{
+    char *end;
+    uint64_t frac = 0;
+    unsigned ndig = 0;
+
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    unsigned long long whole = strtoull(s, &end, 10);
+    if (errno == ERANGE || whole > MAIN_IDLE_MAX_S)
+        return -1;
+    if (*end == '.') {
+        end++;
+        while (*end >= '0' && *end <= '9') {
+            if (ndig == 6)
+                return -1;
+            frac = frac * 10 + (uint64_t)(*end - '0');
+            ndig++;
+            end++;
+        }
+        if (ndig == 0)
+            return -1;
+        for (; ndig < 6; ndig++)
+            frac *= 10;
+    }
+    if (*end != '\0')
+        return -1;
+    uint64_t us = (uint64_t)whole * 1000000u + frac;
+    if (us == 0)
+        return -1;
+    *out_us = (int64_t)us;
+    return 0;
+}
+
+/* The words after the options, joined with single spaces as tcpdump does; NULL if none. */
+static char *main_join_args(char **argv, int argc)
+{
+    size_t len = 0;
+
+    if (argc <= 0)
+        return NULL;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    size_t pos = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (i > 0)
+            s[pos++] = ' ';
+        memcpy(s + pos, argv[i], n);
+        pos += n;
+    }
+    s[pos] = '\0';
+    return s;
+}
+
+/* The whole of a filter file as a string; NULL with a message on failure. */
+static char *main_read_filter_file(const char *path)
+{
+    char *buf = NULL;
+    size_t len = 0;
+
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "wstap: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(MAIN_FILTER_FILE_MAX + 1);
+    if (!buf) {
+        fprintf(stderr, "wstap: out of memory\n");
+        goto out_close;
+    }
+    len = fread(buf, 1, MAIN_FILTER_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        fprintf(stderr, "wstap: %s: read error\n", path);
+        goto out_free_buf;
+    }
+    if (len > MAIN_FILTER_FILE_MAX) {
+        fprintf(stderr, "wstap: %s: filter file larger than %d bytes\n", path,
+                MAIN_FILTER_FILE_MAX);
+        goto out_free_buf;
+    }
+    if (memchr(buf, '\0', len)) {
+        fprintf(stderr, "wstap: %s: filter file contains a NUL byte\n", path);
+        goto out_free_buf;
+    }
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+
+out_free_buf:
+    free(buf);
+    buf = NULL;
+out_close:
+    fclose(f);
+    return buf;
+}
+
+/* -q keeps one line per connection (its close) and the summary. */
+static bool main_quiet_shows(enum wst_ev_type t)
+{
+    return t == WST_EV_TCP_CLOSE || t == WST_EV_CAPTURE_END;
+}
+
+static void main_on_event(const struct wst_event *ev, void *user)
+{
+    struct main_app *app = user;
+
+    if (app->quiet && !main_quiet_shows(ev->type))
+        return;
+    if (app->json)
+        sink_json_event(app->out, ev);
+    else
+        sink_text_event(app->out, ev);
+}
+
+static void main_on_link(void *user, enum wst_link link)
+{
+    struct main_app *app = user;
+    wst_set_link(app->an, link);
+}
+
+static bool main_on_packet(void *user, const struct wst_pkthdr *h, const uint8_t *data)
+{
+    struct main_app *app = user;
+    wst_packet(app->an, h, data);
+    return !outbuf_failed(app->out);
+}
+
+static void main_on_flush(void *user)
+{
+    struct main_app *app = user;
+    outbuf_flush(app->out);
+}
+
+static uint64_t main_random_seed(void)
+{
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+        seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+    return seed;
+}
+
+/* Parse argv into o; the filter words are left at argv[*first_arg..]. 0, 1 (done: help or
+ * version printed), or -1 (usage error, message printed). */
+static int main_parse_args(int argc, char **argv, struct main_opts *o, int *first_arg)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            o->files[o->nfiles++] = optarg;
+            break;
+        case 'i':
+            if (o->iface) {
+                main_usage_error("-i given twice");
+                return -1;
+            }
+            o->iface = optarg;
+            break;
+        case 'D':
+            o->list_ifaces = true;
+            break;
+        case 's':
+            if (main_parse_u64(optarg, 0, CAPTURE_SNAPLEN_MAX, &o->snaplen) < 0) {
+                main_usage_error("-s: invalid snapshot length '%s' (0..%d)", optarg,
+                                 CAPTURE_SNAPLEN_MAX);
+                return -1;
+            }
+            break;
+        case 'p':
+            o->no_promisc = true;
+            break;
+        case 'B':
+            if (main_parse_u64(optarg, 1, MAIN_BUFFER_KIB_MAX, &o->buffer_kib) < 0) {
+                main_usage_error("-B: invalid buffer size '%s' (1..%d KiB)", optarg,
+                                 MAIN_BUFFER_KIB_MAX);
+                return -1;
+            }
+            break;
+        case 'F':
+            o->filter_file = optarg;
+            break;
+        case 'c':
+            if (main_parse_u64(optarg, 1, UINT64_MAX, &o->count) < 0) {
+                main_usage_error("-c: invalid packet count '%s'", optarg);
+                return -1;
+            }
+            break;
+        case 'Z':
+            o->user = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case OPT_JSON:
+            o->json = true;
+            break;
+        case OPT_MAX_FLOWS:
+            if (main_parse_u64(optarg, 1, MAIN_MAX_FLOWS_CAP, &o->max_flows) < 0) {
+                main_usage_error("--max-flows: invalid number '%s' (1..%u)", optarg,
+                                 MAIN_MAX_FLOWS_CAP);
+                return -1;
+            }
+            o->have_max_flows = true;
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (main_parse_seconds(optarg, &o->idle_us) < 0) {
+                main_usage_error("--idle-timeout: invalid number of seconds '%s'", optarg);
+                return -1;
+            }
+            o->have_idle = true;
+            break;
+        case 'h':
+            main_usage(stdout);
+            return 1;
+        case OPT_VERSION:
+            printf("wstap %s\n%s\n", WSTAP_VERSION, capture_lib_version());
+            return 1;
+        case ':':
+            if (optopt >= 0x100 || optopt == 0)
+                main_usage_error("option '%s' needs an argument", argv[optind - 1]);
+            else
+                main_usage_error("option '-%c' needs an argument", optopt);
+            return -1;
+        default:
+            if (optopt >= 0x100 || optopt == 0)
+                main_usage_error("unknown option '%s'", argv[optind - 1]);
+            else
+                main_usage_error("unknown option '-%c'", optopt);
+            return -1;
+        }
+    }
+    *first_arg = optind;
+    return 0;
+}
+
+/* Cross-option rules, once everything is parsed. */
+static int main_check_args(const struct main_opts *o, int nwords)
+{
+    if (o->list_ifaces)
+        return 0;
+    if (o->nfiles > 0 && o->iface) {
+        main_usage_error("-r and -i cannot be used together");
+        return -1;
+    }
+    if (o->nfiles == 0 && !o->iface) {
+        main_usage_error("nothing to read: give -r FILE or -i IFACE");
+        return -1;
+    }
+    if (o->user && !o->iface) {
+        main_usage_error("-Z only applies to a live capture (-i)");
+        return -1;
+    }
+    if (o->filter_file && nwords > 0) {
+        main_usage_error("give the filter either with -F or as arguments, not both");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct main_opts o;
+    struct main_app app;
+    struct capture_opts co;
+    struct wst_capture_stats stats;
+    struct wst_limits lim;
+    struct sigaction sa;
+    char *filter = NULL;
+    int first_arg = argc;
+    int rc = MAIN_EXIT_ERROR;
+
+    /* A closed pipe must surface as EPIPE from write(2), not kill us. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+
+    memset(&o, 0, sizeof o);
+    memset(&app, 0, sizeof app);
+    o.files = calloc((size_t)argc + 1, sizeof *o.files);
+    if (!o.files) {
+        fprintf(stderr, "wstap: out of memory\n");
+        return MAIN_EXIT_ERROR;
+    }
+    int pr = main_parse_args(argc, argv, &o, &first_arg);
+    if (pr != 0) {
+        rc = pr > 0 ? MAIN_EXIT_OK : MAIN_EXIT_ERROR;
+        if (pr > 0 && fflush(stdout) != 0)
+            rc = MAIN_EXIT_ERROR;
+        goto out_free_files;
+    }
+    if (main_check_args(&o, argc - first_arg) < 0)
+        goto out_free_files;
+
+    app.out = malloc(sizeof *app.out);
+    if (!app.out) {
+        fprintf(stderr, "wstap: out of memory\n");
+        goto out_free_files;
+    }
+    outbuf_init(app.out, STDOUT_FILENO);
+
+    if (o.list_ifaces) {
+        if (capture_list_interfaces(app.out, stderr) == 0 && outbuf_flush(app.out) == 0)
+            rc = MAIN_EXIT_OK;
+        goto out_free_out;
+    }
+
+    if (o.filter_file) {
+        filter = main_read_filter_file(o.filter_file);
+        if (!filter)
+            goto out_free_out;
+    } else if (first_arg < argc) {
+        filter = main_join_args(argv + first_arg, argc - first_arg);
+        if (!filter) {
+            fprintf(stderr, "wstap: out of memory\n");
+            goto out_free_out;
+        }
+    }
+
+    wst_limits_default(&lim);
+    if (o.have_max_flows)
+        lim.max_flows = (uint32_t)o.max_flows;
+    if (o.have_idle)
+        lim.idle_timeout_us = o.idle_us;
+    lim.hash_seed = main_random_seed();
+
+    app.json = o.json;
+    app.quiet = o.quiet;
+    app.an = wst_new(&lim, main_on_event, &app);
+    if (!app.an) {
+        fprintf(stderr, "wstap: out of memory\n");
+        goto out_free_filter;
+    }
+
+    memset(&co, 0, sizeof co);
+    co.files = o.files;
+    co.nfiles = o.nfiles;
+    co.iface = o.iface;
+    co.filter = filter;
+    co.snaplen = o.snaplen == 0 ? CAPTURE_SNAPLEN_MAX : (int)o.snaplen;
+    co.promisc = !o.no_promisc;
+    co.buffer_kib = (int)o.buffer_kib;
+    co.count = o.count;
+    co.user = o.user;
+    co.err = stderr;
+    static const struct capture_ops ops = {main_on_link, main_on_packet, main_on_flush};
+
+    enum capture_status st = capture_run(&co, &ops, &app, &stats);
+    if (st != CAPTURE_FAILED) {
+        wst_finish(app.an, &stats);
+        rc = st == CAPTURE_OK ? MAIN_EXIT_OK : MAIN_EXIT_ERROR;
+    }
+    outbuf_flush(app.out);
+    if (outbuf_failed(app.out)) {
+        /* A reader that went away (wstap ... | head) is not worth a message. */
+        if (app.out->errnum != EPIPE)
+            fprintf(stderr, "wstap: write error: %s\n", strerror(app.out->errnum));
+        rc = MAIN_EXIT_ERROR;
+    }
+
+    wst_free(app.an);
+out_free_filter:
+    free(filter);
+out_free_out:
+    free(app.out);
+out_free_files:
+    free(o.files);
+    return rc;
+}

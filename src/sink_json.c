@@ -1,0 +1,334 @@
+/* sink_json.c - events as NDJSON: one object per line, keys in the documented order. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "sink.h"
+#include "utf8.h"
+
+static const char hexdig[] = "0123456789abcdef";
+
+void sink_put_fixed(struct outbuf *ob, int64_t v, unsigned decimals)
+{
+    uint64_t scale = 1;
+    for (unsigned i = 0; i < decimals && i < 9; i++)
+        scale *= 10;
+    /* The magnitude as unsigned, so INT64_MIN does not overflow. */
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (decimals == 0) {
+        outbuf_printf(ob, "%s%" PRIu64, v < 0 ? "-" : "", mag);
+        return;
+    }
+    outbuf_printf(ob, "%s%" PRIu64 ".%0*" PRIu64, v < 0 ? "-" : "", mag / scale, (int)decimals,
+                  mag % scale);
+}
+
+static void json_put_u_escape(struct outbuf *ob, uint32_t cp)
+{
+    char e[6] = {'\\',
+                 'u',
+                 hexdig[(cp >> 12) & 0xF],
+                 hexdig[(cp >> 8) & 0xF],
+                 hexdig[(cp >> 4) & 0xF],
+                 hexdig[cp & 0xF]};
+    outbuf_put(ob, e, sizeof e);
+}
+
+void json_put_str(struct outbuf *ob, const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    size_t run = 0; /* start of the bytes that go out as they are */
+
+    outbuf_putc(ob, '"');
+    while (i < len) {
+        uint8_t b = s[i];
+        size_t n = 1;
+        uint32_t cp = b;
+
+        if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
+            i++;
+            continue;
+        }
+        if (b >= 0x80) {
+            n = utf8_decode(s + i, len - i, &cp);
+            if (cp != UTF8_INVALID && cp != 0x2028 && cp != 0x2029) {
+                i += n;
+                continue;
+            }
+        }
+        outbuf_put(ob, s + run, i - run);
+        switch (b) {
+        case '"':
+            outbuf_put(ob, "\\\"", 2);
+            break;
+        case '\\':
+            outbuf_put(ob, "\\\\", 2);
+            break;
+        case '\b':
+            outbuf_put(ob, "\\b", 2);
+            break;
+        case '\f':
+            outbuf_put(ob, "\\f", 2);
+            break;
+        case '\n':
+            outbuf_put(ob, "\\n", 2);
+            break;
+        case '\r':
+            outbuf_put(ob, "\\r", 2);
+            break;
+        case '\t':
+            outbuf_put(ob, "\\t", 2);
+            break;
+        default:
+            json_put_u_escape(ob, cp == UTF8_INVALID ? 0xFFFD : cp);
+            break;
+        }
+        i += n;
+        run = i;
+    }
+    outbuf_put(ob, s + run, i - run);
+    outbuf_putc(ob, '"');
+}
+
+void json_put_cstr(struct outbuf *ob, const char *s)
+{
+    json_put_str(ob, (const uint8_t *)s, strlen(s));
+}
+
+/* ,"key": -- keys are our own ASCII literals and need no escaping. */
+static void json_key(struct outbuf *ob, const char *key)
+{
+    outbuf_putc(ob, ',');
+    outbuf_putc(ob, '"');
+    outbuf_puts(ob, key);
+    outbuf_put(ob, "\":", 2);
+}
+
+static void json_key_u64(struct outbuf *ob, const char *key, uint64_t v)
+{
+    json_key(ob, key);
+    outbuf_printf(ob, "%" PRIu64, v);
+}
+
+/* A non-negative int, or null for the -1 ("absent") of the core's structs. */
+static void json_key_int_or_null(struct outbuf *ob, const char *key, int v)
+{
+    json_key(ob, key);
+    if (v < 0)
+        outbuf_puts(ob, "null");
+    else
+        outbuf_printf(ob, "%d", v);
+}
+
+static void json_key_bool(struct outbuf *ob, const char *key, bool v)
+{
+    json_key(ob, key);
+    outbuf_puts(ob, v ? "true" : "false");
+}
+
+/* A string, or null for NULL. */
+static void json_key_str(struct outbuf *ob, const char *key, const char *s)
+{
+    json_key(ob, key);
+    if (s)
+        json_put_cstr(ob, s);
+    else
+        outbuf_puts(ob, "null");
+}
+
+static void json_key_endpoint(struct outbuf *ob, const char *key, const struct wst_endpoint *ep)
+{
+    char buf[WST_EP_STRLEN];
+
+    if (!ep) {
+        json_key_str(ob, key, NULL);
+        return;
+    }
+    wst_endpoint_str(ep, buf, sizeof buf);
+    json_key_str(ob, key, buf);
+}
+
+static const char *json_dir_name(enum wst_dir d)
+{
+    switch (d) {
+    case WST_DIR_C2S:
+        return "c2s";
+    case WST_DIR_S2C:
+        return "s2c";
+    case WST_DIR_NONE:
+        break;
+    }
+    return NULL;
+}
+
+/* {"ev":..,"t":..,"frame":..[,"conn":..][,"dir":..] -- the fields every event starts with. */
+static void json_put_common(struct outbuf *ob, const struct wst_event *ev)
+{
+    outbuf_puts(ob, "{\"ev\":");
+    json_put_cstr(ob, wst_ev_name(ev->type));
+    json_key(ob, "t");
+    sink_put_fixed(ob, ev->rel_us, 6);
+    json_key_u64(ob, "frame", ev->frame);
+    if (ev->conn != 0)
+        json_key_u64(ob, "conn", ev->conn);
+    const char *dir = json_dir_name(ev->dir);
+    if (dir)
+        json_key_str(ob, "dir", dir);
+}
+
+static void json_put_syn(struct outbuf *ob, const struct wst_ev_syn *e)
+{
+    const struct wst_tcp_opts *o = &e->opts;
+
+    json_key_str(ob, "flags", e->synack ? "SA" : "S");
+    json_key_u64(ob, "win", e->win);
+    json_key_int_or_null(ob, "mss", o->mss);
+    json_key_int_or_null(ob, "wscale", o->wscale);
+    json_key_bool(ob, "sack_perm", o->sack_perm);
+    json_key(ob, "tsopt");
+    if (o->has_ts)
+        outbuf_printf(ob, "{\"val\":%" PRIu32 ",\"ecr\":%" PRIu32 "}", o->ts_val, o->ts_ecr);
+    else
+        outbuf_puts(ob, "null");
+    /* Extras beyond the contract. */
+    json_key_u64(ob, "seq", e->seq);
+    if (o->nunknown > 0) {
+        json_key(ob, "opts_unknown");
+        outbuf_putc(ob, '[');
+        for (unsigned i = 0; i < o->nunknown && i < WST_MAX_UNKNOWN_OPTS; i++)
+            outbuf_printf(ob, "%s%u", i ? "," : "", (unsigned)o->unknown[i]);
+        outbuf_putc(ob, ']');
+    }
+    if (o->malformed)
+        json_key_bool(ob, "opts_malformed", true);
+}
+
+static void json_put_open(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_open *e = &ev->u.open;
+
+    json_key_endpoint(ob, "client", ev->client);
+    json_key_endpoint(ob, "server", ev->server);
+    json_key_str(ob, "handshake", e->midstream ? "midstream" : "full");
+    json_key(ob, "irtt_ms");
+    if (e->irtt_us < 0)
+        outbuf_puts(ob, "null");
+    else
+        sink_put_fixed(ob, e->irtt_us, 3);
+    json_key_int_or_null(ob, "mss_c", e->mss_c);
+    json_key_int_or_null(ob, "mss_s", e->mss_s);
+    json_key_int_or_null(ob, "wscale_c", e->wscale_c);
+    json_key_int_or_null(ob, "wscale_s", e->wscale_s);
+    json_key_bool(ob, "sack", e->sack);
+}
+
+static void json_put_anomaly(struct outbuf *ob, const struct wst_ev_anomaly *e)
+{
+    json_key_str(ob, "kind", wst_anomaly_name(e->kind));
+    json_key_u64(ob, "seq", e->seq);
+    json_key_u64(ob, "len", e->len);
+    /* Extras beyond the contract. */
+    json_key_u64(ob, "win", e->win);
+    json_key_int_or_null(ob, "win_shift", e->win_shift);
+    if (e->kind == WST_AN_DUP_ACK)
+        json_key_u64(ob, "dup_num", e->dup_num);
+    if (e->nsack > 0) {
+        json_key(ob, "sack");
+        outbuf_putc(ob, '[');
+        for (unsigned i = 0; i < e->nsack && i < WST_MAX_SACK; i++)
+            outbuf_printf(ob, "%s[%" PRIu64 ",%" PRIu64 "]", i ? "," : "", e->sack[i].left,
+                          e->sack[i].right);
+        outbuf_putc(ob, ']');
+    }
+}
+
+static void json_put_gap(struct outbuf *ob, const struct wst_ev_gap *e)
+{
+    json_key_u64(ob, "seq", e->seq);
+    json_key_u64(ob, "len", e->len);
+}
+
+static void json_put_close(struct outbuf *ob, const struct wst_ev_close *e)
+{
+    json_key_str(ob, "how", wst_close_how_name(e->how));
+    json_key_str(ob, "by", wst_close_by_name(e->by));
+    json_key_str(ob, "teardown", wst_teardown_name(e->teardown));
+    json_key_u64(ob, "bytes_c2s", e->bytes_c2s);
+    json_key_u64(ob, "bytes_s2c", e->bytes_s2c);
+    json_key_u64(ob, "pkts_c2s", e->pkts_c2s);
+    json_key_u64(ob, "pkts_s2c", e->pkts_s2c);
+    json_key(ob, "duration");
+    sink_put_fixed(ob, e->duration_us, 6);
+    /* Extras: bytes never captured, and the anomalies seen, per kind (only those seen). */
+    json_key_u64(ob, "gap_bytes_c2s", e->gap_bytes_c2s);
+    json_key_u64(ob, "gap_bytes_s2c", e->gap_bytes_s2c);
+    json_key(ob, "anomalies");
+    outbuf_putc(ob, '{');
+    const char *sep = "";
+    for (int k = 0; k < WST_AN__COUNT; k++) {
+        if (e->anomalies[k] == 0)
+            continue;
+        outbuf_puts(ob, sep);
+        json_put_cstr(ob, wst_anomaly_name((enum wst_anomaly)k));
+        outbuf_printf(ob, ":%" PRIu64, e->anomalies[k]);
+        sep = ",";
+    }
+    outbuf_putc(ob, '}');
+}
+
+static void json_put_packet_error(struct outbuf *ob, const struct wst_ev_packet_error *e)
+{
+    json_key_str(ob, "kind", wst_pkterr_name(e->kind));
+    json_key_str(ob, "layer", e->layer);
+    json_key_str(ob, "detail", e->detail);
+}
+
+static void json_put_capture_end(struct outbuf *ob, const struct wst_ev_capture_end *e)
+{
+    json_key_u64(ob, "packets", e->packets);
+    json_key_u64(ob, "bytes", e->bytes);
+    json_key_u64(ob, "tcp_conns", e->tcp_conns);
+    json_key_u64(ob, "ws_conns", e->ws_conns);
+    if (e->have_stats) {
+        json_key_u64(ob, "dropped", e->dropped);
+        json_key_u64(ob, "ifdropped", e->ifdropped);
+    } else {
+        json_key_str(ob, "dropped", NULL);
+        json_key_str(ob, "ifdropped", NULL);
+    }
+    json_key_u64(ob, "non_tcp", e->non_tcp);
+    json_key_u64(ob, "truncated", e->truncated);
+    json_key_u64(ob, "malformed", e->malformed);
+    json_key_u64(ob, "ip_fragments", e->ip_fragments);
+    json_key_u64(ob, "evicted", e->evicted);
+}
+
+void sink_json_event(struct outbuf *ob, const struct wst_event *ev)
+{
+    json_put_common(ob, ev);
+    switch (ev->type) {
+    case WST_EV_TCP_SYN:
+        json_put_syn(ob, &ev->u.syn);
+        break;
+    case WST_EV_TCP_OPEN:
+        json_put_open(ob, ev);
+        break;
+    case WST_EV_TCP_ANOMALY:
+        json_put_anomaly(ob, &ev->u.anomaly);
+        break;
+    case WST_EV_TCP_GAP:
+        json_put_gap(ob, &ev->u.gap);
+        break;
+    case WST_EV_TCP_CLOSE:
+        json_put_close(ob, &ev->u.close);
+        break;
+    case WST_EV_PACKET_ERROR:
+        json_put_packet_error(ob, &ev->u.pkterr);
+        break;
+    case WST_EV_CAPTURE_END:
+        json_put_capture_end(ob, &ev->u.end);
+        break;
+    case WST_EV__COUNT:
+        break;
+    }
+    outbuf_put(ob, "}\n", 2);
+}

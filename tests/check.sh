@@ -1,0 +1,49 @@
+#!/bin/sh
+# check.sh - every test suite in order: unit, golden, corpus, tshark oracle.
+# Usage: tests/check.sh UNIT_BIN...   (make check passes the Check binaries)
+# Each suite prints its own results and ends with "NAME: N passed, N failed"; this script adds
+# them up and ends with exactly one line "N passed, N failed". It exits non-zero when a check
+# failed or a suite crashed (exited non-zero without a count of failures, or printed no count).
+cd "$(dirname "$0")/.." || exit 2
+
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+total_p=0
+total_f=0
+bad_suites=
+
+run_suite() { # run_suite NAME SCRIPT ARGS...
+    name=$1
+    shift
+    echo "=== $name: sh $*"
+    { sh "$@" 2>&1; echo $? >"$tmp/rc"; } | tee "$tmp/log"
+    rc=$(cat "$tmp/rc")
+    line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$tmp/log" | tail -n 1)
+    p=$(printf '%s\n' "$line" | sed -n 's/^[a-z]*: \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p')
+    f=$(printf '%s\n' "$line" | sed -n 's/^[a-z]*: \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p')
+    if [ -z "$p" ]; then
+        echo "=== $name: CRASHED: no '$name: N passed, N failed' line (exit $rc)"
+        p=0
+        f=1
+        bad_suites="$bad_suites $name"
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "=== $name: exit $rc with no failed check: counted as one failure"
+        f=1
+        bad_suites="$bad_suites $name"
+    elif [ "$f" -ne 0 ]; then
+        bad_suites="$bad_suites $name"
+    fi
+    total_p=$((total_p + p))
+    total_f=$((total_f + f))
+    echo
+}
+
+run_suite unit tests/run-unit.sh "$@"
+run_suite golden tests/run-golden.sh
+run_suite corpus tests/run-corpus.sh
+run_suite oracle tests/tshark-tcpopen.sh
+
+[ -n "$bad_suites" ] && echo "failing suites:$bad_suites"
+echo "$total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ]

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""check_events.py - validate `wstap --json` output against the event contract (shared/EVENTS.md).
+
+Usage: check_events.py [--offline] [--label L] [--max N] FILE...   ('-' reads stdin)
+
+Every line must be one strict JSON object (UTF-8, no NaN/Infinity, no duplicate keys) carrying the
+common fields and the documented fields of its event; exactly one capture.end, on the last line.
+Prints one line per problem (at most --max per file) and exits 1 if there was any.
+Only what EVENTS.md promises is checked: extra fields and extra event names are allowed.
+"""
+import base64
+import binascii
+import json
+import math
+import re
+import sys
+
+# ---- value kinds -----------------------------------------------------------------------------
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v):
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isfinite(v))
+
+
+KINDS = {
+    'str': lambda v: isinstance(v, str),
+    'int': _is_int,
+    'uint': lambda v: _is_int(v) and v >= 0,
+    'num': _is_num,
+    'bool': lambda v: isinstance(v, bool),
+    'list': lambda v: isinstance(v, list),
+    'obj': lambda v: isinstance(v, dict),
+    'any': lambda v: True,
+    'b64': lambda v: isinstance(v, str) and _is_b64(v),
+    'endpoint': lambda v: isinstance(v, str) and ENDPOINT_RE.match(v) is not None,
+    'headers': lambda v: isinstance(v, list) and all(
+        isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in v),
+    'segments': lambda v: isinstance(v, list) and all(
+        isinstance(s, list) and len(s) == 2 and all(_is_int(x) and x >= 0 for x in s)
+        for s in v),
+    'rsv': lambda v: _is_int(v) and 0 <= v <= 7,
+    'shift': lambda v: _is_int(v) and 0 <= v <= 14,
+    'frame_op': lambda v: v in ('cont', 'text', 'binary', 'close', 'ping', 'pong') or (
+        _is_int(v) and 0 <= v <= 15),
+}
+
+ENDPOINT_RE = re.compile(r'^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+(?:%[^\]]+)?\]):\d{1,5}$')
+
+
+def _is_b64(s):
+    try:
+        base64.b64decode(s, validate=True)
+        return True
+    except (binascii.Error, ValueError):
+        return False
+
+
+def enum(*names):
+    return frozenset(names)
+
+
+DIR = enum('c2s', 's2c')
+ANOMALY_KINDS = enum(
+    'retransmission', 'fast_retransmission', 'spurious_retransmission', 'out_of_order',
+    'lost_segment', 'acked_unseen', 'dup_ack', 'zero_window', 'zero_window_probe', 'window_full',
+    'window_update', 'keep_alive', 'keep_alive_ack', 'overlap_mismatch')
+# "evicted" is not in EVENTS.md but wstap.h documents it (--max-flows) and it is additive.
+CLOSE_HOW = enum('fin', 'rst', 'timeout', 'open', 'evicted')
+FAIL_REASONS = enum('no_response_closed', 'no_response_reset', 'no_response_eof', 'status',
+                    'accept_mismatch', 'missing_key', 'bad_version', 'bad_upgrade_headers')
+
+# ---- the contract: fields beyond ev/t/frame/conn, per event (EVENTS.md "Events" table) ---------
+# A spec is a kind name from KINDS or a frozenset of allowed values; a trailing '?' on a kind
+# name (or None inside the tuple form (spec, None)) means null is allowed.
+EVENTS = {
+    'tcp.syn': {'dir': DIR, 'flags': enum('S', 'SA'), 'win': 'uint', 'mss': 'uint?',
+                'wscale': 'uint?', 'sack_perm': 'bool?', 'tsopt': 'any'},
+    'tcp.open': {'client': 'endpoint', 'server': 'endpoint',
+                 'handshake': enum('full', 'midstream'), 'irtt_ms': 'num?', 'mss_c': 'uint?',
+                 'mss_s': 'uint?', 'wscale_c': 'shift?', 'wscale_s': 'shift?', 'sack': 'bool'},
+    'tcp.anomaly': {'dir': DIR, 'kind': ANOMALY_KINDS, 'seq': 'int', 'len': 'uint'},
+    'tcp.gap': {'dir': DIR, 'seq': 'int', 'len': 'uint'},
+    'tcp.close': {'how': CLOSE_HOW, 'by': (enum('client', 'server'), None),
+                  'teardown': (enum('4way', '3way', 'simultaneous', 'half'), None),
+                  'bytes_c2s': 'uint', 'bytes_s2c': 'uint', 'pkts_c2s': 'uint',
+                  'pkts_s2c': 'uint', 'duration': 'num'},
+    'http.request': {'dir': DIR, 'method': 'str', 'target': 'str', 'version': 'str',
+                     'headers': 'headers', 'hdr_bytes': 'uint', 'segments': 'segments'},
+    'http.response': {'dir': DIR, 'status': 'uint', 'reason': 'str', 'version': 'str',
+                      'headers': 'headers', 'hdr_bytes': 'uint', 'segments': 'segments'},
+    'ws.open': {'key': 'str?', 'accept': 'str?', 'accept_ok': 'bool', 'version': 'any',
+                'protocol': 'str?', 'extensions': 'str?',
+                'compression': (enum('permessage-deflate', 'x-webkit-deflate-frame'), None),
+                'params': 'obj'},
+    'ws.fail': {'reason': FAIL_REASONS, 'status': 'uint?', 'detail': 'str'},
+    'ws.frame': {'dir': DIR, 'fin': 'bool', 'rsv': 'rsv', 'opcode': 'frame_op', 'masked': 'bool',
+                 'len': 'uint'},
+    'ws.message': {'dir': DIR, 'opcode': enum('text', 'binary'), 'fragments': 'uint',
+                   'compressed': 'bool', 'wire_len': 'uint', 'len': 'uint'},
+    'ws.control': {'dir': DIR, 'opcode': enum('close', 'ping', 'pong'), 'len': 'uint'},
+    'ws.error': {'dir': DIR, 'kind': 'str', 'detail': 'str'},
+    'capture.end': {'packets': 'uint', 'bytes': 'uint', 'tcp_conns': 'uint', 'ws_conns': 'uint',
+                    'dropped': 'uint?', 'ifdropped': 'uint?'},
+}
+# Fields that depend on another field's value.
+CLOSE_FIELDS = {'code': 'uint?', 'reason': 'str?'}       # ws.control opcode close
+PINGPONG_FIELDS = {'data_b64': 'b64'}                     # ws.control opcode ping / pong
+COMMON_ORDER = ('ev', 't', 'frame', 'conn', 'dir')        # EVENTS.md "Fields on every event"
+
+
+def spec_ok(spec, v):
+    nullable = False
+    if isinstance(spec, tuple):
+        spec, nullable = spec[0], True
+    elif isinstance(spec, str) and spec.endswith('?'):
+        spec, nullable = spec[:-1], True
+    if v is None:
+        return nullable or spec == 'any'
+    if isinstance(spec, frozenset):
+        return isinstance(v, str) and v in spec
+    return KINDS[spec](v)
+
+
+def spec_str(spec):
+    if isinstance(spec, tuple):
+        return spec_str(spec[0]) + ' or null'
+    if isinstance(spec, frozenset):
+        return 'one of ' + '/'.join(sorted(spec))
+    if spec.endswith('?'):
+        return spec[:-1] + ' or null'
+    return spec
+
+
+# ---- strict parsing ---------------------------------------------------------------------------
+
+
+class RawFloat(float):
+    """A float that remembers its text, to check the microsecond precision of "t"."""
+
+    def __new__(cls, text):
+        f = float.__new__(cls, text)
+        f.text = text
+        return f
+
+
+def _reject_constant(name):
+    raise ValueError('non-JSON number ' + name)
+
+
+def _pairs(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise ValueError('duplicate key "%s"' % k)
+        d[k] = v
+    return d
+
+
+DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_float=RawFloat,
+                           parse_constant=_reject_constant)
+
+
+def parse_line(text):
+    obj, end = DECODER.raw_decode(text)
+    if text[end:].strip():
+        raise ValueError('trailing data after the object')
+    return obj
+
+
+# ---- the checker ------------------------------------------------------------------------------
+
+
+class Checker:
+    def __init__(self, label, offline, max_report):
+        self.label = label
+        self.offline = offline
+        self.max_report = max_report
+        self.problems = 0
+        self.order = {}  # ev -> {(a, b)}: key a was seen before key b
+
+    def bad(self, lineno, msg):
+        self.problems += 1
+        if self.problems <= self.max_report:
+            where = '%s:%d' % (self.label, lineno) if lineno else self.label
+            print('%s: %s' % (where, msg))
+
+    def field(self, n, ev, obj, key, spec):
+        if key not in obj:
+            self.bad(n, '%s: missing "%s"' % (ev, key))
+        elif not spec_ok(spec, obj[key]):
+            self.bad(n, '%s: "%s" is %s, want %s' % (ev, key, json.dumps(obj[key])[:60],
+                                                     spec_str(spec)))
+
+    def key_order(self, n, ev, keys):
+        seen = self.order.setdefault(ev, set())
+        for i, a in enumerate(keys):
+            for b in keys[i + 1:]:
+                if (b, a) in seen:
+                    self.bad(n, '%s: key order differs from an earlier %s line ("%s" before "%s" here)'
+                             % (ev, ev, a, b))
+                    return
+        for i, a in enumerate(keys):
+            for b in keys[i + 1:]:
+                seen.add((a, b))
+
+    def check_event(self, n, obj):
+        ev = obj.get('ev')
+        if not isinstance(ev, str) or not ev:
+            self.bad(n, 'missing or bad "ev": %s' % json.dumps(obj.get('ev')))
+            return None
+        keys = list(obj)
+        common = [k for k in keys if k in COMMON_ORDER]
+        if common != [k for k in COMMON_ORDER if k in obj]:
+            self.bad(n, '%s: common keys out of order: %s' % (ev, ','.join(common)))
+        if keys[0] != 'ev':
+            self.bad(n, '%s: "ev" is not the first key' % ev)
+        self.key_order(n, ev, keys)
+        # t: seconds with microsecond precision
+        t = obj.get('t')
+        if not _is_num(t):
+            self.bad(n, '%s: missing or bad "t": %s' % (ev, json.dumps(t)))
+        elif isinstance(t, RawFloat) and re.search(r'\.\d{7,}|[eE]', t.text):
+            self.bad(n, '%s: "t" %s is not in seconds with microsecond precision' % (ev, t.text))
+        if not (_is_int(obj.get('frame')) and obj['frame'] >= (0 if ev.startswith('capture.')
+                                                               else 1)):
+            self.bad(n, '%s: missing or bad "frame": %s' % (ev, json.dumps(obj.get('frame'))))
+        if ev.startswith('capture.'):
+            if 'conn' in obj:
+                self.bad(n, '%s: "conn" must be absent on capture.* events' % ev)
+        elif ev in EVENTS:
+            if not (_is_int(obj.get('conn')) and obj['conn'] >= 1):
+                self.bad(n, '%s: missing or bad "conn": %s' % (ev, json.dumps(obj.get('conn'))))
+        elif 'conn' in obj and not _is_int(obj['conn']):
+            self.bad(n, '%s: bad "conn": %s' % (ev, json.dumps(obj['conn'])))
+        spec = EVENTS.get(ev)
+        if 'dir' in obj and obj['dir'] not in DIR and 'dir' not in (spec or {}):
+            self.bad(n, '%s: bad "dir": %s' % (ev, json.dumps(obj['dir'])))
+        if spec is None:
+            return ev  # an event EVENTS.md does not define: only the common fields apply
+        for key, s in spec.items():
+            self.field(n, ev, obj, key, s)
+        if ev == 'ws.message':
+            has_text, has_b64 = 'text' in obj, 'data_b64' in obj
+            if has_text == has_b64:
+                self.bad(n, 'ws.message: needs exactly one of "text" and "data_b64"')
+            if has_text:
+                self.field(n, ev, obj, 'text', 'str')
+            if has_b64:
+                self.field(n, ev, obj, 'data_b64', 'b64')
+            if 'truncated' in obj and obj['truncated'] is not True:
+                self.bad(n, 'ws.message: "truncated" present but not true')
+        elif ev == 'ws.control':
+            extra = CLOSE_FIELDS if obj.get('opcode') == 'close' else PINGPONG_FIELDS
+            for key, s in extra.items():
+                self.field(n, ev, obj, key, s)
+        elif ev == 'capture.end' and self.offline:
+            for key in ('dropped', 'ifdropped'):
+                if obj.get(key, None) is not None:
+                    self.bad(n, 'capture.end: "%s" must be null when reading a file' % key)
+        return ev
+
+    def check_file(self, data):
+        if not data:
+            self.bad(0, 'no output at all (want at least capture.end)')
+            return
+        try:
+            text = data.decode('utf-8')
+        except UnicodeDecodeError as e:
+            self.bad(0, 'output is not valid UTF-8: %s' % e)
+            text = data.decode('utf-8', 'replace')
+        if not text.endswith('\n'):
+            self.bad(0, 'the last line does not end with a newline')
+        lines = text.split('\n')
+        if lines and lines[-1] == '':
+            lines.pop()
+        events = []  # (lineno, ev, obj)
+        for n, line in enumerate(lines, 1):
+            try:
+                obj = parse_line(line)
+            except ValueError as e:
+                self.bad(n, 'not a JSON object line (%s): %s' % (e, line[:80]))
+                continue
+            if not isinstance(obj, dict):
+                self.bad(n, 'not a JSON object: %s' % line[:80])
+                continue
+            ev = self.check_event(n, obj)
+            if ev is not None:
+                events.append((n, ev, obj))
+        self.check_whole(len(lines), events)
+
+    def check_whole(self, nlines, events):
+        ends = [e for e in events if e[1] == 'capture.end']
+        if len(ends) != 1:
+            self.bad(0, '%d capture.end events, want exactly 1' % len(ends))
+        if not ends or ends[-1][0] != nlines:
+            self.bad(0, 'capture.end is not the last line')
+        if not ends:
+            return
+        end = ends[-1][2]
+        packets = end.get('packets')
+        if _is_int(packets):
+            for n, ev, obj in events:
+                if _is_int(obj.get('frame')) and obj['frame'] > packets:
+                    self.bad(n, '%s: frame %d is past the %d packets read' % (ev, obj['frame'],
+                                                                              packets))
+                    break
+        # Connections: every id in 1..tcp_conns, each opened at most once, each closed once
+        # (wst_finish closes what is still open with how "open").
+        opens, closes, seen = {}, {}, set()
+        for n, ev, obj in events:
+            c = obj.get('conn')
+            if ev.startswith('capture.') or not _is_int(c) or c < 1:
+                continue
+            seen.add(c)
+            if ev == 'tcp.open':
+                opens[c] = opens.get(c, 0) + 1
+            elif ev == 'tcp.close':
+                closes[c] = closes.get(c, 0) + 1
+        for c in sorted(seen):
+            if opens.get(c, 0) > 1:
+                self.bad(0, 'conn %d: %d tcp.open events' % (c, opens[c]))
+            if closes.get(c, 0) != 1:
+                self.bad(0, 'conn %d: %d tcp.close events, want 1' % (c, closes.get(c, 0)))
+        nconn = end.get('tcp_conns')
+        if _is_int(nconn) and seen and max(seen) > nconn:
+            self.bad(0, 'conn id %d is above capture.end tcp_conns %d' % (max(seen), nconn))
+        if _is_int(nconn) and len(closes) != nconn:
+            self.bad(0, 'capture.end tcp_conns is %d but %d connections were closed'
+                     % (nconn, len(closes)))
+
+
+def main(argv):
+    offline = False
+    label = None
+    max_report = 20
+    files = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == '--offline':
+            offline = True
+        elif a in ('--label', '--max') and i + 1 < len(argv):
+            i += 1
+            if a == '--label':
+                label = argv[i]
+            else:
+                max_report = int(argv[i])
+        elif a.startswith('--'):
+            print('usage: check_events.py [--offline] [--label L] [--max N] FILE...',
+                  file=sys.stderr)
+            return 2
+        else:
+            files.append(a)
+        i += 1
+    if not files:
+        files = ['-']
+    status = 0
+    for f in files:
+        if f == '-':
+            data = sys.stdin.buffer.read()
+        else:
+            with open(f, 'rb') as fh:
+                data = fh.read()
+        c = Checker(label or f, offline, max_report)
+        c.check_file(data)
+        if c.problems:
+            if c.problems > max_report:
+                print('%s: ... %d problems in all' % (c.label, c.problems))
+            status = 1
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
