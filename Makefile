@@ -37,7 +37,7 @@ CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
 # The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
 CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c
 # The front end: options, libpcap capture, sinks.
-APP_SRCS  := src/capture.c src/outbuf.c src/sink_text.c src/sink_json.c src/main.c
+APP_SRCS  := src/capture.c src/outbuf.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -46,13 +46,13 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBCORE   := $(BUILD)/libwstap.a
 LIBAPP    := $(BUILD)/libwstapapp.a
 
-.PHONY: all run check deps deps-build unit golden corpus oracle install uninstall clean \
+.PHONY: all run check deps deps-build unit golden corpus oracle follow install uninstall clean \
         golden-update fmt
 
 all: wstap
 
 # Only the front end sees libpcap's headers; the core cannot include them by accident.
-$(APP_OBJS): EXTRA_CFLAGS = $(PCAP_CFLAGS)
+$(APP_OBJS): EXTRA_CFLAGS = $(PCAP_CFLAGS) $(CRYPTO_CFLAGS)
 $(CORE_OBJS): EXTRA_CFLAGS = $(Z_CFLAGS) $(CRYPTO_CFLAGS)
 
 $(BUILD)/%.o: %.c
@@ -100,6 +100,9 @@ corpus: wstap
 
 oracle: wstap
 	@sh tests/tshark-tcpopen.sh
+
+follow: wstap
+	@sh tests/tshark-follow.sh
 
 # make check: every test suite; tests/check.sh prints one "N passed, N failed" line at the end.
 check: deps

@@ -2,18 +2,32 @@
 #ifndef WSTAP_SINK_H
 #define WSTAP_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "outbuf.h"
 #include "wstap/wstap.h"
 
+/* How much the sinks show. */
+struct sink_opts {
+    size_t text_payload_max; /* payload preview bytes in the timeline; 0 = all */
+    size_t json_payload_max; /* payload bytes in ws.message; 0 = all */
+    bool hex;                /* -x: hex dump of message payloads in the timeline */
+    bool frames;             /* -v: ws.frame lines in the timeline */
+};
+
+extern const struct sink_opts sink_opts_default;
+
 /* One JSON object and newline per event, exactly as EVENTS.md and wstap(1) describe. */
-void sink_json_event(struct outbuf *ob, const struct wst_event *ev);
+void sink_json_event(struct outbuf *ob, const struct sink_opts *so, const struct wst_event *ev);
 
 /* One timeline line per event (capture.end: a summary block). Every byte that came from
  * the capture goes through term_put_safe, so no control byte reaches the terminal. */
-void sink_text_event(struct outbuf *ob, const struct wst_event *ev);
+void sink_text_event(struct outbuf *ob, const struct sink_opts *so, const struct wst_event *ev);
+
+/* base64 of any bytes, as a JSON string (quotes included). */
+void json_put_b64(struct outbuf *ob, const uint8_t *p, size_t len);
 
 /* A JSON string, quotes included, for any bytes: '"', '\\' and controls escaped, DEL as
  * \u007f, U+2028/U+2029 escaped, each maximal invalid UTF-8 subpart replaced by \ufffd. */

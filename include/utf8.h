@@ -62,4 +62,19 @@ static inline size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
     return need + 1;
 }
 
+/* The largest length <= n that does not end inside a character of valid UTF-8 text, so a
+ * preview cut at n bytes does not split one (invalid text is cut where asked). */
+static inline size_t utf8_boundary(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = utf8_decode(p + i, n - i, &cp);
+        if (cp == UTF8_INVALID && i + k >= n)
+            return i; /* a character cut at n */
+        i += k;
+    }
+    return n;
+}
+
 #endif

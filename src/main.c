@@ -13,6 +13,7 @@
 #include "capture.h"
 #include "outbuf.h"
 #include "sink.h"
+#include "streams.h"
 #include "wstap/wstap.h"
 
 enum { MAIN_EXIT_OK = 0, MAIN_EXIT_ERROR = 2 };
@@ -27,6 +28,10 @@ enum main_long_opt {
     OPT_MAX_FLOWS,
     OPT_IDLE_TIMEOUT,
     OPT_VERSION,
+    OPT_PAYLOAD_MAX,
+    OPT_STREAMS,
+    OPT_MAX_OOO,
+    OPT_MAX_OOO_TOTAL,
 };
 
 struct main_opts {
@@ -46,6 +51,13 @@ struct main_opts {
     uint64_t max_flows;
     bool have_idle;
     int64_t idle_us;
+    bool hex;
+    bool verbose;
+    bool have_payload_max;
+    uint64_t payload_max;
+    const char *streams_dir;
+    bool have_max_ooo, have_max_ooo_total;
+    uint64_t max_ooo, max_ooo_total;
 };
 
 /* What the event callback and the capture callbacks share. */
@@ -54,6 +66,7 @@ struct main_app {
     struct outbuf *out;
     bool json;
     bool quiet;
+    struct sink_opts sink;
 };
 
 static void main_usage(FILE *f)
@@ -79,9 +92,17 @@ static void main_usage(FILE *f)
           "Output:\n"
           "  -q                   quiet: only connection close lines and the summary\n"
           "      --json           one JSON object per event and line (see wstap(1))\n"
+          "  -v                   also show every WebSocket frame in the timeline\n"
+          "  -x                   hex dump of message payloads in the timeline\n"
+          "      --payload-max N  payload bytes shown per message (timeline default 120,\n"
+          "                       JSON default 4096; 0 shows all)\n"
+          "      --streams DIR    write each connection's reassembled bytes to\n"
+          "                       DIR/<conn>.c2s and DIR/<conn>.s2c\n"
           "Limits:\n"
           "      --max-flows N    connections tracked at once (default 131072)\n"
           "      --idle-timeout S close connections idle for S seconds (default 300)\n"
+          "      --max-ooo-bytes N out-of-order bytes queued per direction (default 1048576)\n"
+          "      --max-ooo-total N out-of-order bytes queued in all (default 67108864)\n"
           "\n"
           "  -h, --help           this help\n"
           "      --version        print the version of wstap and libpcap\n"
@@ -231,9 +252,9 @@ static void main_on_event(const struct wst_event *ev, void *user)
     if (app->quiet && !main_quiet_shows(ev->type))
         return;
     if (app->json)
-        sink_json_event(app->out, ev);
+        sink_json_event(app->out, &app->sink, ev);
     else
-        sink_text_event(app->out, ev);
+        sink_text_event(app->out, &app->sink, ev);
 }
 
 static void main_on_link(void *user, enum wst_link link)
@@ -273,12 +294,16 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"payload-max", required_argument, NULL, OPT_PAYLOAD_MAX},
+        {"streams", required_argument, NULL, OPT_STREAMS},
+        {"max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO},
+        {"max-ooo-total", required_argument, NULL, OPT_MAX_OOO_TOTAL},
         {NULL, 0, NULL, 0},
     };
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qvxh", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             o->files[o->nfiles++] = optarg;
@@ -327,6 +352,36 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             break;
         case OPT_JSON:
             o->json = true;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'x':
+            o->hex = true;
+            break;
+        case OPT_PAYLOAD_MAX:
+            if (main_parse_u64(optarg, 0, SIZE_MAX, &o->payload_max) < 0) {
+                main_usage_error("--payload-max: invalid number '%s'", optarg);
+                return -1;
+            }
+            o->have_payload_max = true;
+            break;
+        case OPT_STREAMS:
+            o->streams_dir = optarg;
+            break;
+        case OPT_MAX_OOO:
+            if (main_parse_u64(optarg, 0, UINT32_MAX, &o->max_ooo) < 0) {
+                main_usage_error("--max-ooo-bytes: invalid number '%s'", optarg);
+                return -1;
+            }
+            o->have_max_ooo = true;
+            break;
+        case OPT_MAX_OOO_TOTAL:
+            if (main_parse_u64(optarg, 0, UINT64_MAX, &o->max_ooo_total) < 0) {
+                main_usage_error("--max-ooo-total: invalid number '%s'", optarg);
+                return -1;
+            }
+            o->have_max_ooo_total = true;
             break;
         case OPT_MAX_FLOWS:
             if (main_parse_u64(optarg, 1, MAIN_MAX_FLOWS_CAP, &o->max_flows) < 0) {
@@ -400,6 +455,7 @@ int main(int argc, char **argv)
     struct wst_limits lim;
     struct sigaction sa;
     char *filter = NULL;
+    struct streams *streams = NULL;
     int first_arg = argc;
     int rc = MAIN_EXIT_ERROR;
 
@@ -456,14 +512,31 @@ int main(int argc, char **argv)
         lim.max_flows = (uint32_t)o.max_flows;
     if (o.have_idle)
         lim.idle_timeout_us = o.idle_us;
+    if (o.have_max_ooo)
+        lim.max_ooo_conn = (uint32_t)o.max_ooo;
+    if (o.have_max_ooo_total)
+        lim.max_ooo_total = o.max_ooo_total;
     lim.hash_seed = main_random_seed();
 
     app.json = o.json;
     app.quiet = o.quiet;
+    app.sink = sink_opts_default;
+    app.sink.hex = o.hex;
+    app.sink.frames = o.verbose;
+    if (o.have_payload_max)
+        app.sink.text_payload_max = app.sink.json_payload_max = (size_t)o.payload_max;
     app.an = wst_new(&lim, main_on_event, &app);
     if (!app.an) {
         fprintf(stderr, "wstap: out of memory\n");
         goto out_free_filter;
+    }
+    if (o.streams_dir) {
+        streams = streams_open(o.streams_dir, stderr);
+        if (!streams)
+            goto out_free_analyzer;
+        struct wst_stream_hooks hooks;
+        streams_hooks(streams, &hooks);
+        wst_set_stream_hooks(app.an, &hooks);
     }
 
     memset(&co, 0, sizeof co);
@@ -492,6 +565,9 @@ int main(int argc, char **argv)
         rc = MAIN_EXIT_ERROR;
     }
 
+    if (streams_close(streams) < 0)
+        rc = MAIN_EXIT_ERROR;
+out_free_analyzer:
     wst_free(app.an);
 out_free_filter:
     free(filter);

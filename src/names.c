@@ -23,6 +23,17 @@ static const struct tok ev_names[] = {
     {WST_EV_TCP_OPEN, "tcp.open"},
     {WST_EV_TCP_ANOMALY, "tcp.anomaly"},
     {WST_EV_TCP_GAP, "tcp.gap"},
+    {WST_EV_HTTP_REQUEST, "http.request"},
+    {WST_EV_HTTP_RESPONSE, "http.response"},
+    {WST_EV_HTTP_ERROR, "http.error"},
+    {WST_EV_TLS_HELLO, "tls.client_hello"},
+    {WST_EV_H2_PREFACE, "http2.preface"},
+    {WST_EV_WS_OPEN, "ws.open"},
+    {WST_EV_WS_FAIL, "ws.fail"},
+    {WST_EV_WS_FRAME, "ws.frame"},
+    {WST_EV_WS_MESSAGE, "ws.message"},
+    {WST_EV_WS_CONTROL, "ws.control"},
+    {WST_EV_WS_ERROR, "ws.error"},
     {WST_EV_TCP_CLOSE, "tcp.close"},
     {WST_EV_PACKET_ERROR, "packet.error"},
     {WST_EV_CAPTURE_END, "capture.end"},
@@ -45,6 +56,25 @@ static const struct tok anomaly_names[] = {
     {WST_AN_KEEP_ALIVE_ACK, "keep_alive_ack"},
     {WST_AN_OVERLAP_MISMATCH, "overlap_mismatch"},
     {WST_AN_OOO_LIMIT, "ooo_limit"},
+    {0, NULL},
+};
+
+static const struct tok wsfail_names[] = {
+    {WST_WSFAIL_NO_RESPONSE_CLOSED, "no_response_closed"},
+    {WST_WSFAIL_NO_RESPONSE_RESET, "no_response_reset"},
+    {WST_WSFAIL_NO_RESPONSE_EOF, "no_response_eof"},
+    {WST_WSFAIL_STATUS, "status"},
+    {WST_WSFAIL_ACCEPT_MISMATCH, "accept_mismatch"},
+    {WST_WSFAIL_MISSING_KEY, "missing_key"},
+    {WST_WSFAIL_BAD_VERSION, "bad_version"},
+    {WST_WSFAIL_BAD_UPGRADE_HEADERS, "bad_upgrade_headers"},
+    {WST_WSFAIL_BAD_EXTENSION, "bad_extension"},
+    {0, NULL},
+};
+
+static const struct tok wsop_names[] = {
+    {WST_WS_CONT, "cont"},   {WST_WS_TEXT, "text"}, {WST_WS_BINARY, "binary"},
+    {WST_WS_CLOSE, "close"}, {WST_WS_PING, "ping"}, {WST_WS_PONG, "pong"},
     {0, NULL},
 };
 
@@ -82,6 +112,31 @@ const char *wst_ev_name(enum wst_ev_type t)
 const char *wst_anomaly_name(enum wst_anomaly k)
 {
     return tok_name(anomaly_names, (int)k, "unknown");
+}
+
+const char *wst_ws_fail_name(enum wst_ws_fail r)
+{
+    return tok_name(wsfail_names, (int)r, "status");
+}
+
+const char *wst_ws_opcode_name(unsigned opcode)
+{
+    if (opcode == 0)
+        return "cont"; /* tok_name's table cannot hold the 0 value before its sentinel */
+    return tok_name(wsop_names, (int)opcode, NULL);
+}
+
+const char *wst_compression_name(enum wst_compression c)
+{
+    switch (c) {
+    case WST_COMP_PMD:
+        return "permessage-deflate";
+    case WST_COMP_DEFLATE_FRAME:
+        return "x-webkit-deflate-frame";
+    case WST_COMP_NONE:
+        break;
+    }
+    return NULL;
 }
 
 const char *wst_close_how_name(enum wst_close_how h)

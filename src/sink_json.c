@@ -2,6 +2,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "sink.h"
 #include "utf8.h"
 
@@ -302,7 +304,207 @@ static void json_put_capture_end(struct outbuf *ob, const struct wst_ev_capture_
     json_key_u64(ob, "evicted", e->evicted);
 }
 
-void sink_json_event(struct outbuf *ob, const struct wst_event *ev)
+static void json_key_wstr(struct outbuf *ob, const char *key, struct wst_str v)
+{
+    json_key(ob, key);
+    json_put_str(ob, v.p, v.len);
+}
+
+static void json_key_wstr_or_null(struct outbuf *ob, const char *key, bool has, struct wst_str v)
+{
+    if (has)
+        json_key_wstr(ob, key, v);
+    else
+        json_key_str(ob, key, NULL);
+}
+
+/* base64 with libcrypto, in blocks so any length streams out without allocation. */
+void json_put_b64(struct outbuf *ob, const uint8_t *p, size_t len)
+{
+    unsigned char out[4 * 256 + 1];
+
+    outbuf_putc(ob, '"');
+    while (len > 0) {
+        size_t n = len > 3 * 256 ? 3 * 256 : len;
+        int w = EVP_EncodeBlock(out, p, (int)n);
+        if (w > 0)
+            outbuf_put(ob, out, (size_t)w);
+        p += n;
+        len -= n;
+    }
+    outbuf_putc(ob, '"');
+}
+
+static void json_put_version(struct outbuf *ob, int major, int minor)
+{
+    json_key(ob, "version");
+    outbuf_printf(ob, "\"HTTP/%d.%d\"", major, minor);
+}
+
+static void json_put_headers(struct outbuf *ob, const struct wst_ev_http *e)
+{
+    json_key(ob, "headers");
+    outbuf_putc(ob, '[');
+    for (size_t i = 0; i < e->nheaders; i++) {
+        outbuf_puts(ob, i ? ",[" : "[");
+        json_put_str(ob, e->headers[i].name.p, e->headers[i].name.len);
+        outbuf_putc(ob, ',');
+        json_put_str(ob, e->headers[i].value.p, e->headers[i].value.len);
+        outbuf_putc(ob, ']');
+    }
+    outbuf_putc(ob, ']');
+    json_key_u64(ob, "hdr_bytes", e->hdr_bytes);
+    json_key(ob, "segments");
+    outbuf_putc(ob, '[');
+    for (size_t i = 0; i < e->nsegments; i++)
+        outbuf_printf(ob, "%s[%" PRIu64 ",%" PRIu32 "]", i ? "," : "", e->segments[i].frame,
+                      e->segments[i].bytes);
+    outbuf_putc(ob, ']');
+    if (e->segments_more)
+        json_key_u64(ob, "segments_more", e->segments_more);
+    json_key_u64(ob, "txn", e->txn);
+    if (e->flags) {
+        json_key(ob, "flags");
+        outbuf_printf(ob, "[%s%s%s]", (e->flags & WST_HTTP_BARE_LF) ? "\"bare_lf\"" : "",
+                      (e->flags & WST_HTTP_BARE_LF) && (e->flags & WST_HTTP_FOLDED) ? "," : "",
+                      (e->flags & WST_HTTP_FOLDED) ? "\"folded\"" : "");
+    }
+}
+
+static void json_put_http_request(struct outbuf *ob, const struct wst_ev_http *e)
+{
+    json_key_wstr(ob, "method", e->method);
+    json_key_wstr(ob, "target", e->target);
+    json_put_version(ob, e->vmajor, e->vminor);
+    json_put_headers(ob, e);
+}
+
+static void json_put_http_response(struct outbuf *ob, const struct wst_ev_http *e)
+{
+    json_key_u64(ob, "status", (uint64_t)(e->status < 0 ? 0 : e->status));
+    json_key_wstr(ob, "reason", e->reason);
+    json_put_version(ob, e->vmajor, e->vminor);
+    json_put_headers(ob, e);
+}
+
+static void json_put_tls(struct outbuf *ob, const struct wst_ev_tls *e)
+{
+    json_key_wstr_or_null(ob, "sni", e->sni.len > 0, e->sni);
+    json_key(ob, "alpn");
+    outbuf_putc(ob, '[');
+    for (size_t i = 0; i < e->nalpn && i < WST_MAX_ALPN; i++) {
+        if (i)
+            outbuf_putc(ob, ',');
+        json_put_str(ob, e->alpn[i].p, e->alpn[i].len);
+    }
+    outbuf_putc(ob, ']');
+    json_key(ob, "version");
+    outbuf_printf(ob, "\"0x%04x\"", e->version);
+}
+
+static void json_put_ws_open(struct outbuf *ob, const struct wst_ev_ws_open *e)
+{
+    json_key_wstr(ob, "key", e->key);
+    json_key_wstr(ob, "accept", e->accept);
+    json_key_bool(ob, "accept_ok", e->accept_ok);
+    json_key_wstr(ob, "version", e->version);
+    json_key_wstr_or_null(ob, "protocol", e->has_protocol, e->protocol);
+    json_key_wstr_or_null(ob, "extensions", e->has_extensions, e->extensions);
+    json_key_str(ob, "compression", wst_compression_name(e->compression));
+    json_key(ob, "params");
+    if (e->compression == WST_COMP_NONE) {
+        outbuf_puts(ob, "{}");
+    } else {
+        const struct wst_pmd_params *pp = &e->params;
+        outbuf_printf(ob, "{\"server_no_context_takeover\":%s,\"client_no_context_takeover\":%s",
+                      pp->server_no_context_takeover ? "true" : "false",
+                      pp->client_no_context_takeover ? "true" : "false");
+        json_key_int_or_null(ob, "server_max_window_bits", pp->server_max_window_bits);
+        json_key_int_or_null(ob, "client_max_window_bits", pp->client_max_window_bits);
+        outbuf_putc(ob, '}');
+    }
+    json_key_wstr_or_null(ob, "origin", e->has_origin, e->origin);
+    json_key_wstr_or_null(ob, "host", e->has_host, e->host);
+    json_key_u64(ob, "cookie_bytes", e->cookie_bytes);
+}
+
+static void json_put_ws_fail(struct outbuf *ob, const struct wst_ev_ws_fail *e)
+{
+    json_key_str(ob, "reason", wst_ws_fail_name(e->reason));
+    json_key_int_or_null(ob, "status", e->status);
+    json_key_str(ob, "detail", e->detail);
+}
+
+static void json_put_ws_opcode(struct outbuf *ob, unsigned opcode)
+{
+    const char *name = wst_ws_opcode_name(opcode);
+    json_key(ob, "opcode");
+    if (name)
+        json_put_cstr(ob, name);
+    else
+        outbuf_printf(ob, "%u", opcode);
+}
+
+static void json_put_ws_frame(struct outbuf *ob, const struct wst_ev_ws_frame *e)
+{
+    json_key_bool(ob, "fin", e->fin);
+    json_key_u64(ob, "rsv", e->rsv);
+    json_put_ws_opcode(ob, e->opcode);
+    json_key_bool(ob, "masked", e->masked);
+    json_key_u64(ob, "len", e->len);
+}
+
+static void json_put_ws_message(struct outbuf *ob, const struct sink_opts *so,
+                                const struct wst_ev_ws_message *e)
+{
+    json_put_ws_opcode(ob, e->opcode);
+    json_key_u64(ob, "fragments", e->fragments);
+    json_key_bool(ob, "compressed", e->compressed);
+    json_key_u64(ob, "wire_len", e->wire_len);
+    json_key_u64(ob, "len", e->len);
+    size_t n = e->data.len;
+    bool cut = so->json_payload_max && n > so->json_payload_max;
+    if (cut)
+        n = so->json_payload_max;
+    if (e->opcode == WST_WS_TEXT && e->utf8_valid) {
+        if (cut)
+            n = utf8_boundary(e->data.p, n);
+        json_key(ob, "text");
+        json_put_str(ob, e->data.p, n);
+    } else {
+        json_key(ob, "data_b64");
+        json_put_b64(ob, e->data.p, n);
+    }
+    if (cut || e->data.len < e->len)
+        json_key_bool(ob, "truncated", true);
+}
+
+static void json_put_ws_control(struct outbuf *ob, const struct wst_ev_ws_control *e)
+{
+    json_put_ws_opcode(ob, e->opcode);
+    json_key_u64(ob, "len", e->len);
+    if (e->opcode == WST_WS_CLOSE) {
+        json_key_int_or_null(ob, "code", e->code);
+        json_key_wstr(ob, "reason", e->reason);
+    } else {
+        json_key(ob, "data_b64");
+        json_put_b64(ob, e->data.p, e->data.len);
+    }
+}
+
+static void json_put_ws_error(struct outbuf *ob, const struct wst_ev_ws_error *e)
+{
+    json_key_str(ob, "kind", e->kind);
+    json_key_str(ob, "detail", e->detail);
+}
+
+static void json_put_http_error(struct outbuf *ob, const struct wst_ev_http_error *e)
+{
+    json_key_str(ob, "kind", e->kind);
+    json_key_str(ob, "detail", e->detail);
+}
+
+void sink_json_event(struct outbuf *ob, const struct sink_opts *so, const struct wst_event *ev)
 {
     json_put_common(ob, ev);
     switch (ev->type) {
@@ -320,6 +522,38 @@ void sink_json_event(struct outbuf *ob, const struct wst_event *ev)
         break;
     case WST_EV_TCP_CLOSE:
         json_put_close(ob, &ev->u.close);
+        break;
+    case WST_EV_HTTP_REQUEST:
+        json_put_http_request(ob, &ev->u.http);
+        break;
+    case WST_EV_HTTP_RESPONSE:
+        json_put_http_response(ob, &ev->u.http);
+        break;
+    case WST_EV_HTTP_ERROR:
+        json_put_http_error(ob, &ev->u.http_error);
+        break;
+    case WST_EV_TLS_HELLO:
+        json_put_tls(ob, &ev->u.tls);
+        break;
+    case WST_EV_H2_PREFACE:
+        break;
+    case WST_EV_WS_OPEN:
+        json_put_ws_open(ob, &ev->u.ws_open);
+        break;
+    case WST_EV_WS_FAIL:
+        json_put_ws_fail(ob, &ev->u.ws_fail);
+        break;
+    case WST_EV_WS_FRAME:
+        json_put_ws_frame(ob, &ev->u.ws_frame);
+        break;
+    case WST_EV_WS_MESSAGE:
+        json_put_ws_message(ob, so, &ev->u.ws_message);
+        break;
+    case WST_EV_WS_CONTROL:
+        json_put_ws_control(ob, &ev->u.ws_control);
+        break;
+    case WST_EV_WS_ERROR:
+        json_put_ws_error(ob, &ev->u.ws_error);
         break;
     case WST_EV_PACKET_ERROR:
         json_put_packet_error(ob, &ev->u.pkterr);

@@ -388,8 +388,329 @@ static void text_put_capture_end(struct outbuf *ob, const struct wst_event *ev)
     }
 }
 
-void sink_text_event(struct outbuf *ob, const struct wst_event *ev)
+const struct sink_opts sink_opts_default = {120, 4096, false, false};
+
+static void text_put_wstr(struct outbuf *ob, struct wst_str v)
 {
+    term_put_safe(ob, v.p, v.len);
+}
+
+static const struct wst_str *text_header(const struct wst_ev_http *e, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < e->nheaders; i++) {
+        const struct wst_str *h = &e->headers[i].name;
+        if (h->len != n)
+            continue;
+        size_t k = 0;
+        while (k < n && (h->p[k] | 0x20) == (name[k] | 0x20))
+            k++;
+        if (k == n)
+            return &e->headers[i].value;
+    }
+    return NULL;
+}
+
+/* "512 B header in 2 segments (#4 411, #5 101)" */
+static void text_put_segments(struct outbuf *ob, const struct wst_ev_http *e)
+{
+    uint64_t nseg = e->nsegments + e->segments_more;
+    outbuf_printf(ob, "%" PRIu64 " B header in %" PRIu64 " %s", e->hdr_bytes, nseg,
+                  text_plural(nseg, "segment", "segments"));
+    if (nseg > 1) {
+        outbuf_puts(ob, " (");
+        for (size_t i = 0; i < e->nsegments; i++)
+            outbuf_printf(ob, "%s#%" PRIu64 " %" PRIu32, i ? ", " : "", e->segments[i].frame,
+                          e->segments[i].bytes);
+        if (e->segments_more)
+            outbuf_printf(ob, ", %" PRIu64 " more", e->segments_more);
+        outbuf_putc(ob, ')');
+    } else if (nseg == 1) {
+        outbuf_printf(ob, " (#%" PRIu64 ")", e->segments[0].frame);
+    }
+}
+
+static void text_put_http_flags(struct outbuf *ob, const struct wst_ev_http *e)
+{
+    if (e->flags & WST_HTTP_BARE_LF)
+        outbuf_puts(ob, ", bare LF line endings");
+    if (e->flags & WST_HTTP_FOLDED)
+        outbuf_puts(ob, ", folded header lines");
+}
+
+/* c1 > GET /chat HTTP/1.1 (Host: a, Upgrade: websocket), 14 headers, 512 B header in ... */
+static void text_put_http_request(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_http *e = &ev->u.http;
+    outbuf_puts(ob, text_arrow(ev->dir));
+    text_put_wstr(ob, e->method);
+    outbuf_putc(ob, ' ');
+    text_put_wstr(ob, e->target);
+    outbuf_printf(ob, " HTTP/%d.%d", e->vmajor, e->vminor);
+    const char *show[] = {"Host", "Upgrade", "Content-Length", "Transfer-Encoding", NULL};
+    int shown = 0;
+    for (int i = 0; show[i]; i++) {
+        const struct wst_str *v = text_header(e, show[i]);
+        if (!v)
+            continue;
+        outbuf_puts(ob, shown++ ? ", " : " (");
+        outbuf_puts(ob, show[i]);
+        outbuf_puts(ob, ": ");
+        text_put_wstr(ob, *v);
+    }
+    if (shown)
+        outbuf_putc(ob, ')');
+    outbuf_printf(ob, ", %zu %s, ", e->nheaders, text_plural(e->nheaders, "header", "headers"));
+    text_put_segments(ob, e);
+    text_put_http_flags(ob, e);
+    outbuf_putc(ob, '\n');
+}
+
+static void text_put_http_response(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_http *e = &ev->u.http;
+    outbuf_puts(ob, text_arrow(ev->dir));
+    outbuf_printf(ob, "HTTP/%d.%d %d ", e->vmajor, e->vminor, e->status);
+    text_put_wstr(ob, e->reason);
+    const char *show[] = {"Upgrade", "Content-Length", "Transfer-Encoding", NULL};
+    int shown = 0;
+    for (int i = 0; show[i]; i++) {
+        const struct wst_str *v = text_header(e, show[i]);
+        if (!v)
+            continue;
+        outbuf_puts(ob, shown++ ? ", " : " (");
+        outbuf_puts(ob, show[i]);
+        outbuf_puts(ob, ": ");
+        text_put_wstr(ob, *v);
+    }
+    if (shown)
+        outbuf_putc(ob, ')');
+    outbuf_printf(ob, ", %zu %s, ", e->nheaders, text_plural(e->nheaders, "header", "headers"));
+    text_put_segments(ob, e);
+    text_put_http_flags(ob, e);
+    outbuf_putc(ob, '\n');
+}
+
+static void text_put_http_error(struct outbuf *ob, const struct wst_event *ev)
+{
+    outbuf_puts(ob, text_arrow(ev->dir));
+    outbuf_puts(ob, "HTTP error (");
+    outbuf_puts(ob, ev->u.http_error.kind);
+    outbuf_puts(ob, "): ");
+    term_put_cstr(ob, ev->u.http_error.detail);
+    outbuf_putc(ob, '\n');
+}
+
+static void text_put_tls(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_tls *e = &ev->u.tls;
+    outbuf_puts(ob, text_arrow(ev->dir));
+    outbuf_puts(ob, "TLS ClientHello");
+    if (e->sni.len) {
+        outbuf_puts(ob, " SNI ");
+        text_put_wstr(ob, e->sni);
+    }
+    if (e->nalpn) {
+        outbuf_puts(ob, ", ALPN ");
+        for (size_t i = 0; i < e->nalpn && i < WST_MAX_ALPN; i++) {
+            if (i)
+                outbuf_puts(ob, ", ");
+            text_put_wstr(ob, e->alpn[i]);
+        }
+    }
+    outbuf_puts(ob, ": encrypted, not HTTP");
+    for (size_t i = 0; i < e->nalpn && i < WST_MAX_ALPN; i++)
+        if (e->alpn[i].len == 2 && memcmp(e->alpn[i].p, "h2", 2) == 0) {
+            outbuf_puts(ob, " (the client offers HTTP/2: a WebSocket over it would use "
+                            "RFC 8441 extended CONNECT)");
+            break;
+        }
+    outbuf_putc(ob, '\n');
+}
+
+static void text_put_ws_open(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_ws_open *e = &ev->u.ws_open;
+    outbuf_puts(ob, "WebSocket open");
+    outbuf_puts(ob, e->accept_ok ? ", accept ok" : ", ACCEPT DOES NOT MATCH THE KEY");
+    outbuf_puts(ob, ", version ");
+    text_put_wstr(ob, e->version);
+    if (e->has_protocol) {
+        outbuf_puts(ob, ", protocol ");
+        text_put_wstr(ob, e->protocol);
+    }
+    const char *comp = wst_compression_name(e->compression);
+    if (comp) {
+        outbuf_printf(ob, ", %s", comp);
+        const struct wst_pmd_params *p = &e->params;
+        int n = 0;
+        if (p->server_no_context_takeover) {
+            outbuf_puts(ob, n++ ? ", " : " (");
+            outbuf_puts(ob, "server_no_context_takeover");
+        }
+        if (p->client_no_context_takeover) {
+            outbuf_puts(ob, n++ ? ", " : " (");
+            outbuf_puts(ob, "client_no_context_takeover");
+        }
+        if (p->server_max_window_bits >= 0) {
+            outbuf_puts(ob, n++ ? ", " : " (");
+            outbuf_printf(ob, "server_max_window_bits=%d", p->server_max_window_bits);
+        }
+        if (p->client_max_window_bits >= 0) {
+            outbuf_puts(ob, n++ ? ", " : " (");
+            outbuf_printf(ob, "client_max_window_bits=%d", p->client_max_window_bits);
+        }
+        if (n)
+            outbuf_putc(ob, ')');
+    } else if (e->has_extensions) {
+        outbuf_puts(ob, ", extensions ");
+        text_put_wstr(ob, e->extensions);
+    }
+    outbuf_putc(ob, '\n');
+}
+
+static void text_put_ws_fail(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_ws_fail *e = &ev->u.ws_fail;
+    outbuf_printf(ob, "WebSocket upgrade FAILED (%s): ", wst_ws_fail_name(e->reason));
+    term_put_cstr(ob, e->detail);
+    outbuf_putc(ob, '\n');
+}
+
+static void text_put_opname(struct outbuf *ob, unsigned opcode)
+{
+    const char *name = wst_ws_opcode_name(opcode);
+    if (!name) {
+        outbuf_printf(ob, "OPCODE %u", opcode);
+        return;
+    }
+    for (; *name; name++)
+        outbuf_putc(ob, (char)(*name >= 'a' && *name <= 'z' ? *name - 32 : *name));
+}
+
+static void text_put_ws_frame(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_ws_frame *e = &ev->u.ws_frame;
+    outbuf_puts(ob, text_arrow(ev->dir));
+    outbuf_puts(ob, "frame ");
+    text_put_opname(ob, e->opcode);
+    outbuf_printf(ob, " %" PRIu64 " B%s%s", e->len, e->fin ? "" : ", more to come",
+                  e->masked ? ", masked" : "");
+    if (e->rsv)
+        outbuf_printf(ob, ", rsv %u%u%u", (e->rsv >> 2) & 1, (e->rsv >> 1) & 1, e->rsv & 1);
+    outbuf_putc(ob, '\n');
+}
+
+/* "Here is a message!" or 00 01 02 ... as a preview, cut at the configured size. */
+static void text_put_preview(struct outbuf *ob, const struct sink_opts *so, const uint8_t *p,
+                             size_t len, bool text)
+{
+    size_t max = so->text_payload_max ? so->text_payload_max : len;
+    size_t n = len < max ? len : max;
+    if (text) {
+        if (n < len)
+            n = utf8_boundary(p, n);
+        outbuf_putc(ob, '"');
+        term_put_safe(ob, p, n);
+        outbuf_putc(ob, '"');
+    } else {
+        size_t hn = n < max / 3 ? n : max / 3; /* three columns a byte */
+        if (hn == 0 && n > 0)
+            hn = 1;
+        for (size_t i = 0; i < hn; i++)
+            outbuf_printf(ob, "%s%02x", i ? " " : "", p[i]);
+        n = hn;
+    }
+    if (n < len)
+        outbuf_printf(ob, " ... (%zu more)", len - n);
+}
+
+/* -x: 16 bytes a line, offset, hex and printable ASCII */
+static void text_put_hexdump(struct outbuf *ob, const struct sink_opts *so, const uint8_t *p,
+                             size_t len)
+{
+    size_t n = so->text_payload_max && len > so->text_payload_max ? so->text_payload_max : len;
+    for (size_t off = 0; off < n; off += 16) {
+        outbuf_printf(ob, "\t0x%04zx: ", off);
+        for (size_t i = 0; i < 16; i++) {
+            if (off + i < n)
+                outbuf_printf(ob, "%02x", p[off + i]);
+            else
+                outbuf_puts(ob, "  ");
+            if (i % 2)
+                outbuf_putc(ob, ' ');
+        }
+        outbuf_putc(ob, ' ');
+        for (size_t i = 0; i < 16 && off + i < n; i++) {
+            uint8_t b = p[off + i];
+            outbuf_putc(ob, (char)(b >= 0x20 && b < 0x7f ? b : '.'));
+        }
+        outbuf_putc(ob, '\n');
+    }
+}
+
+static void text_put_ws_message(struct outbuf *ob, const struct sink_opts *so,
+                                const struct wst_event *ev)
+{
+    const struct wst_ev_ws_message *e = &ev->u.ws_message;
+    outbuf_puts(ob, text_arrow(ev->dir));
+    text_put_opname(ob, e->opcode);
+    if (e->compressed)
+        outbuf_printf(ob, " %" PRIu64 " B deflated -> %" PRIu64 " B", e->wire_len, e->len);
+    else
+        outbuf_printf(ob, " %" PRIu64 " B", e->len);
+    if (e->fragments > 1)
+        outbuf_printf(ob, " in %" PRIu32 " fragments", e->fragments);
+    if (e->opcode == WST_WS_TEXT && !e->utf8_valid)
+        outbuf_puts(ob, " (not valid UTF-8)");
+    outbuf_puts(ob, ": ");
+    text_put_preview(ob, so, e->data.p, e->data.len, e->opcode == WST_WS_TEXT);
+    if (e->data.len < e->len)
+        outbuf_printf(ob, " (kept %zu of %" PRIu64 " B)", e->data.len, e->len);
+    outbuf_putc(ob, '\n');
+    if (so->hex)
+        text_put_hexdump(ob, so, e->data.p, e->data.len);
+}
+
+static void text_put_ws_control(struct outbuf *ob, const struct sink_opts *so,
+                                const struct wst_event *ev)
+{
+    const struct wst_ev_ws_control *e = &ev->u.ws_control;
+    outbuf_puts(ob, text_arrow(ev->dir));
+    text_put_opname(ob, e->opcode);
+    if (e->opcode == WST_WS_CLOSE) {
+        if (e->code < 0)
+            outbuf_puts(ob, " without a status code");
+        else
+            outbuf_printf(ob, " %d", e->code);
+        if (e->reason.len) {
+            outbuf_putc(ob, ' ');
+            text_put_preview(ob, so, e->reason.p, e->reason.len, true);
+        }
+    } else {
+        outbuf_printf(ob, " %" PRIu64 " B", e->len);
+        if (e->data.len) {
+            outbuf_puts(ob, ": ");
+            text_put_preview(ob, so, e->data.p, e->data.len, true);
+        }
+    }
+    outbuf_putc(ob, '\n');
+}
+
+static void text_put_ws_error(struct outbuf *ob, const struct wst_event *ev)
+{
+    outbuf_puts(ob, text_arrow(ev->dir));
+    outbuf_puts(ob, "WebSocket error ");
+    outbuf_puts(ob, ev->u.ws_error.kind);
+    outbuf_puts(ob, ": ");
+    term_put_cstr(ob, ev->u.ws_error.detail);
+    outbuf_putc(ob, '\n');
+}
+
+void sink_text_event(struct outbuf *ob, const struct sink_opts *so, const struct wst_event *ev)
+{
+    if (ev->type == WST_EV_WS_FRAME && !so->frames)
+        return;
     text_put_prefix(ob, ev);
     switch (ev->type) {
     case WST_EV_TCP_SYN:
@@ -406,6 +727,40 @@ void sink_text_event(struct outbuf *ob, const struct wst_event *ev)
         break;
     case WST_EV_TCP_CLOSE:
         text_put_close(ob, ev);
+        break;
+    case WST_EV_HTTP_REQUEST:
+        text_put_http_request(ob, ev);
+        break;
+    case WST_EV_HTTP_RESPONSE:
+        text_put_http_response(ob, ev);
+        break;
+    case WST_EV_HTTP_ERROR:
+        text_put_http_error(ob, ev);
+        break;
+    case WST_EV_TLS_HELLO:
+        text_put_tls(ob, ev);
+        break;
+    case WST_EV_H2_PREFACE:
+        outbuf_puts(ob, text_arrow(ev->dir));
+        outbuf_puts(ob, "HTTP/2 connection preface (prior knowledge): not HTTP/1.1\n");
+        break;
+    case WST_EV_WS_OPEN:
+        text_put_ws_open(ob, ev);
+        break;
+    case WST_EV_WS_FAIL:
+        text_put_ws_fail(ob, ev);
+        break;
+    case WST_EV_WS_FRAME:
+        text_put_ws_frame(ob, ev);
+        break;
+    case WST_EV_WS_MESSAGE:
+        text_put_ws_message(ob, so, ev);
+        break;
+    case WST_EV_WS_CONTROL:
+        text_put_ws_control(ob, so, ev);
+        break;
+    case WST_EV_WS_ERROR:
+        text_put_ws_error(ob, ev);
         break;
     case WST_EV_PACKET_ERROR:
         text_put_packet_error(ob, ev);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# check.sh - every test suite in order: unit, golden, corpus, tshark oracle.
+# check.sh - every test suite in order: unit, golden, corpus, tshark oracle, tshark follow.
 # Usage: tests/check.sh UNIT_BIN...   (make check passes the Check binaries)
 # Each suite prints its own results and ends with "NAME: N passed, N failed"; this script adds
 # them up and ends with exactly one line "N passed, N failed". It exits non-zero when a check
@@ -43,6 +43,7 @@ run_suite unit tests/run-unit.sh "$@"
 run_suite golden tests/run-golden.sh
 run_suite corpus tests/run-corpus.sh
 run_suite oracle tests/tshark-tcpopen.sh
+run_suite follow tests/tshark-follow.sh
 
 [ -n "$bad_suites" ] && echo "failing suites:$bad_suites"
 echo "$total_p passed, $total_f failed"

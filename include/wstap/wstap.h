@@ -72,6 +72,17 @@ enum wst_ev_type {
     WST_EV_TCP_ANOMALY,
     WST_EV_TCP_GAP,
     WST_EV_TCP_CLOSE,
+    WST_EV_HTTP_REQUEST,
+    WST_EV_HTTP_RESPONSE,
+    WST_EV_HTTP_ERROR,   /* a message that could not be parsed, or a limit hit */
+    WST_EV_TLS_HELLO,    /* a TLS ClientHello where HTTP was expected */
+    WST_EV_H2_PREFACE,   /* the HTTP/2 connection preface */
+    WST_EV_WS_OPEN,
+    WST_EV_WS_FAIL,
+    WST_EV_WS_FRAME,
+    WST_EV_WS_MESSAGE,
+    WST_EV_WS_CONTROL,
+    WST_EV_WS_ERROR,
     WST_EV_PACKET_ERROR,
     WST_EV_CAPTURE_END,
     WST_EV__COUNT
@@ -152,6 +163,127 @@ struct wst_ev_gap {
     uint64_t len;
 };
 
+/* A byte string from the capture: not NUL-terminated, not trusted to be text. */
+struct wst_str {
+    const uint8_t *p;
+    size_t len;
+};
+
+struct wst_header {
+    struct wst_str name, value;
+};
+
+/* One TCP segment's share of a reassembled header block. */
+struct wst_segment {
+    uint64_t frame;
+    uint32_t bytes;
+};
+
+#define WST_HTTP_BARE_LF 0x1 /* lines ended in LF alone */
+#define WST_HTTP_FOLDED 0x2  /* obsolete line folding */
+
+struct wst_ev_http {
+    struct wst_str method, target; /* requests */
+    int status;                    /* responses */
+    struct wst_str reason;
+    int vmajor, vminor;
+    const struct wst_header *headers;
+    size_t nheaders;
+    uint64_t hdr_bytes;
+    const struct wst_segment *segments;
+    size_t nsegments;       /* listed */
+    uint64_t segments_more; /* segments beyond the list */
+    unsigned flags;
+    uint64_t txn; /* 1-based transaction number on the connection */
+};
+
+struct wst_ev_http_error {
+    const char *kind;   /* "malformed", "too_large", "body" */
+    const char *detail; /* a sentence (valid during the callback) */
+};
+
+#define WST_MAX_ALPN 8
+
+struct wst_ev_tls {
+    struct wst_str sni;
+    struct wst_str alpn[WST_MAX_ALPN];
+    size_t nalpn;
+    unsigned version; /* legacy_version of the ClientHello */
+};
+
+enum wst_compression { WST_COMP_NONE, WST_COMP_PMD, WST_COMP_DEFLATE_FRAME };
+
+struct wst_pmd_params {
+    bool server_no_context_takeover, client_no_context_takeover;
+    int server_max_window_bits, client_max_window_bits; /* -1 when not given */
+};
+
+struct wst_ev_ws_open {
+    struct wst_str key, accept, version, protocol, extensions, origin, host;
+    bool has_protocol, has_extensions, has_origin, has_host;
+    bool accept_ok;
+    enum wst_compression compression;
+    struct wst_pmd_params params;
+    uint64_t cookie_bytes; /* size of the request's Cookie header(s) */
+};
+
+enum wst_ws_fail {
+    WST_WSFAIL_NO_RESPONSE_CLOSED,
+    WST_WSFAIL_NO_RESPONSE_RESET,
+    WST_WSFAIL_NO_RESPONSE_EOF,
+    WST_WSFAIL_STATUS,
+    WST_WSFAIL_ACCEPT_MISMATCH,
+    WST_WSFAIL_MISSING_KEY,
+    WST_WSFAIL_BAD_VERSION,
+    WST_WSFAIL_BAD_UPGRADE_HEADERS,
+    WST_WSFAIL_BAD_EXTENSION, /* the response accepted an extension that was not offered */
+};
+
+struct wst_ev_ws_fail {
+    enum wst_ws_fail reason;
+    int status;         /* -1: null */
+    const char *detail; /* one sentence (valid during the callback) */
+};
+
+enum wst_ws_opcode {
+    WST_WS_CONT = 0,
+    WST_WS_TEXT = 1,
+    WST_WS_BINARY = 2,
+    WST_WS_CLOSE = 8,
+    WST_WS_PING = 9,
+    WST_WS_PONG = 10,
+};
+
+struct wst_ev_ws_frame {
+    bool fin, masked;
+    uint8_t rsv; /* RSV1..3 as bits 2..0 */
+    uint8_t opcode;
+    uint64_t len; /* payload bytes on the wire */
+};
+
+struct wst_ev_ws_message {
+    uint8_t opcode; /* WST_WS_TEXT or WST_WS_BINARY */
+    uint32_t fragments;
+    bool compressed;
+    bool utf8_valid;
+    uint64_t wire_len;
+    uint64_t len;       /* decoded length */
+    struct wst_str data; /* the decoded bytes (all of them, up to the message cap) */
+};
+
+struct wst_ev_ws_control {
+    uint8_t opcode;
+    uint64_t len;
+    struct wst_str data;
+    int code; /* close: -1 when the frame had no status code */
+    struct wst_str reason;
+};
+
+struct wst_ev_ws_error {
+    const char *kind;   /* EVENTS.md kinds: unmasked_client_frame, bad_rsv, ... */
+    const char *detail; /* a sentence (valid during the callback) */
+};
+
 struct wst_ev_close {
     enum wst_close_how how;
     enum wst_close_by by;
@@ -199,6 +331,15 @@ struct wst_event {
         struct wst_ev_anomaly anomaly;
         struct wst_ev_gap gap;
         struct wst_ev_close close;
+        struct wst_ev_http http;
+        struct wst_ev_http_error http_error;
+        struct wst_ev_tls tls;
+        struct wst_ev_ws_open ws_open;
+        struct wst_ev_ws_fail ws_fail;
+        struct wst_ev_ws_frame ws_frame;
+        struct wst_ev_ws_message ws_message;
+        struct wst_ev_ws_control ws_control;
+        struct wst_ev_ws_error ws_error;
         struct wst_ev_packet_error pkterr;
         struct wst_ev_capture_end end;
     } u;
@@ -249,6 +390,10 @@ const char *wst_close_by_name(enum wst_close_by b); /* NULL for WST_BY_NONE */
 const char *wst_teardown_name(enum wst_teardown t); /* NULL for WST_TEARDOWN_NONE */
 const char *wst_pkterr_name(enum wst_pkt_err_kind k);
 const char *wst_anomaly_name(enum wst_anomaly k);
+const char *wst_ws_fail_name(enum wst_ws_fail r);
+/* "text", "binary", "close", ...; NULL for reserved opcodes (print the number) */
+const char *wst_ws_opcode_name(unsigned opcode);
+const char *wst_compression_name(enum wst_compression c); /* NULL for none */
 /* "1.2.3.4:80" or "[::1]:80"; buf must hold at least WST_EP_STRLEN bytes. */
 #define WST_EP_STRLEN 56
 void wst_endpoint_str(const struct wst_endpoint *ep, char *buf, size_t len);

@@ -141,7 +141,7 @@ static struct wst_event mkend(void)
 START_TEST(json_syn_full)
 {
     struct wst_event ev = mksyn();
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.syn\",\"t\":0.000123,\"frame\":1,\"conn\":1,"
                               "\"dir\":\"c2s\",\"flags\":\"S\",\"win\":65535,\"mss\":1460,"
                               "\"wscale\":7,\"sack_perm\":true,\"tsopt\":{\"val\":100,"
@@ -160,7 +160,7 @@ START_TEST(json_syn_bare)
     ev.u.syn.opts.nunknown = 2;
     ev.u.syn.opts.unknown[0] = 30;
     ev.u.syn.opts.unknown[1] = 253;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.syn\",\"t\":2.000001,\"frame\":7,\"conn\":3,"
                               "\"dir\":\"s2c\",\"flags\":\"SA\",\"win\":0,\"mss\":null,"
                               "\"wscale\":null,\"sack_perm\":false,\"tsopt\":null,"
@@ -171,7 +171,7 @@ END_TEST
 START_TEST(json_open_full)
 {
     struct wst_event ev = mkopen();
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.open\",\"t\":0.000050,\"frame\":3,\"conn\":1,"
                               "\"client\":\"127.0.0.1:41234\",\"server\":\"127.0.0.1:8080\","
                               "\"handshake\":\"full\",\"irtt_ms\":0.050,\"mss_c\":65483,"
@@ -192,7 +192,7 @@ START_TEST(json_open_midstream_v6)
     ev.u.open.wscale_c = -1;
     ev.u.open.wscale_s = -1;
     ev.u.open.wscale_unknown = true;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.open\",\"t\":0.000000,\"frame\":1,\"conn\":2,"
                               "\"client\":\"[::1]:50000\",\"server\":\"[::1]:443\","
                               "\"handshake\":\"midstream\",\"irtt_ms\":null,\"mss_c\":null,"
@@ -205,7 +205,7 @@ START_TEST(json_irtt_rounding)
 {
     struct wst_event ev = mkopen();
     ev.u.open.irtt_us = 1234567; /* 1234.567 ms */
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_ptr_nonnull(strstr(taken(), "\"irtt_ms\":1234.567,"));
 }
 END_TEST
@@ -216,7 +216,7 @@ START_TEST(json_close_fin)
     ev.u.close.anomalies[WST_AN_RETRANSMISSION] = 3;
     ev.u.close.anomalies[WST_AN_DUP_ACK] = 1;
     ev.u.close.gap_bytes_s2c = 100;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.close\",\"t\":1.234567,\"frame\":20,\"conn\":1,"
                               "\"how\":\"fin\",\"by\":\"client\",\"teardown\":\"4way\","
                               "\"bytes_c2s\":517,\"bytes_s2c\":2048,\"pkts_c2s\":9,"
@@ -233,7 +233,7 @@ START_TEST(json_close_nulls)
     ev.u.close.by = WST_BY_NONE;
     ev.u.close.teardown = WST_TEARDOWN_NONE;
     ev.u.close.duration_us = 0;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.close\",\"t\":1.234567,\"frame\":20,\"conn\":1,"
                               "\"how\":\"open\",\"by\":null,\"teardown\":null,"
                               "\"bytes_c2s\":517,\"bytes_s2c\":2048,\"pkts_c2s\":9,"
@@ -251,7 +251,7 @@ START_TEST(json_close_how_names)
     for (int i = 0; i < 5; i++) {
         struct wst_event ev = mkclose();
         ev.u.close.how = how[i];
-        sink_json_event(ob, &ev);
+        sink_json_event(ob, &sink_opts_default, &ev);
         ck_assert_ptr_nonnull(strstr(taken(), want[i]));
     }
 }
@@ -270,7 +270,7 @@ START_TEST(json_anomaly)
     ev.u.anomaly.nsack = 1;
     ev.u.anomaly.sack[0].left = 1449;
     ev.u.anomaly.sack[0].right = 2897;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.anomaly\",\"t\":0.005000,\"frame\":9,\"conn\":1,"
                               "\"dir\":\"s2c\",\"kind\":\"dup_ack\",\"seq\":1,\"len\":0,"
                               "\"win\":65536,\"win_shift\":7,\"dup_num\":2,"
@@ -283,7 +283,7 @@ START_TEST(json_gap)
     struct wst_event ev = mkev(WST_EV_TCP_GAP, 6000, 10, 1, WST_DIR_C2S);
     ev.u.gap.seq = 1449;
     ev.u.gap.len = 1448;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.gap\",\"t\":0.006000,\"frame\":10,\"conn\":1,"
                               "\"dir\":\"c2s\",\"seq\":1449,\"len\":1448}\n");
 }
@@ -295,7 +295,7 @@ START_TEST(json_packet_error)
     ev.u.pkterr.kind = WST_PKTERR_TRUNCATED;
     ev.u.pkterr.layer = "tcp";
     ev.u.pkterr.detail = "TCP header cut short";
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"packet.error\",\"t\":0.000007,\"frame\":2,"
                               "\"kind\":\"truncated\",\"layer\":\"tcp\","
                               "\"detail\":\"TCP header cut short\"}\n");
@@ -305,7 +305,7 @@ END_TEST
 START_TEST(json_capture_end_offline)
 {
     struct wst_event ev = mkend();
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"capture.end\",\"t\":2.000000,\"frame\":42,"
                               "\"packets\":42,\"bytes\":9000,\"tcp_conns\":2,\"ws_conns\":1,"
                               "\"dropped\":null,\"ifdropped\":null,\"non_tcp\":3,"
@@ -320,7 +320,7 @@ START_TEST(json_capture_end_live)
     ev.u.end.have_stats = true;
     ev.u.end.dropped = 11;
     ev.u.end.ifdropped = 0;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_ptr_nonnull(strstr(taken(), ",\"dropped\":11,\"ifdropped\":0,"));
 }
 END_TEST
@@ -329,13 +329,13 @@ START_TEST(json_time_negative_and_big)
 {
     struct wst_event ev = mkend();
     ev.rel_us = -123;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_ptr_nonnull(strstr(taken(), "\"t\":-0.000123,"));
     ev.rel_us = INT64_MIN;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_ptr_nonnull(strstr(taken(), "\"t\":-9223372036854.775808,"));
     ev.rel_us = INT64_MAX;
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_ptr_nonnull(strstr(taken(), "\"t\":9223372036854.775807,"));
 }
 END_TEST
@@ -442,7 +442,7 @@ START_TEST(json_hostile_detail_in_event)
     ev.u.pkterr.kind = WST_PKTERR_MALFORMED;
     ev.u.pkterr.layer = "tcp\n";
     ev.u.pkterr.detail = "\"}\n{\"ev\":\"fake\x1b[0m\xff";
-    sink_json_event(ob, &ev);
+    sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"packet.error\",\"t\":0.000000,\"frame\":1,"
                               "\"kind\":\"malformed\",\"layer\":\"tcp\\n\","
                               "\"detail\":\"\\\"}\\n{\\\"ev\\\":\\\"fake\\u001b[0m\\ufffd\"}\n");
@@ -456,7 +456,7 @@ START_TEST(text_syn)
     struct wst_event ev = mksyn();
     ev.rel_us = 0;
     ev.u.syn.opts.mss = 65495;
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "0.000000 #1  c1 127.0.0.1:41234 > 127.0.0.1:8080  SYN mss 65495, "
                               "wscale 7 (x128), SACK ok, TS, win 65535\n");
 }
@@ -471,7 +471,7 @@ START_TEST(text_synack_bare)
     ev.u.syn.opts.wscale = 15;
     ev.u.syn.opts.nunknown = 1;
     ev.u.syn.opts.unknown[0] = 34;
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "0.000017 #2  c1 127.0.0.1:41234 < 127.0.0.1:8080  SYN-ACK "
                               "wscale 15 (invalid, used as 14: x16384), unknown option 34, "
                               "win 1024\n");
@@ -481,7 +481,7 @@ END_TEST
 START_TEST(text_open)
 {
     struct wst_event ev = mkopen();
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "0.000050 #3  c1 open  client 127.0.0.1:41234 server "
                               "127.0.0.1:8080, rtt 0.050 ms, mss 65483/65483, window scaling "
                               "x128/x128, SACK on\n");
@@ -497,7 +497,7 @@ START_TEST(text_open_midstream)
     ev.u.open.wscale_c = ev.u.open.wscale_s = -1;
     ev.u.open.wscale_unknown = true;
     ev.u.open.sack = false;
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "0.000050 #3  c1 open  client 127.0.0.1:41234 server "
                               "127.0.0.1:8080, midstream (handshake not captured), window "
                               "scale unknown\n");
@@ -507,7 +507,7 @@ END_TEST
 START_TEST(text_close)
 {
     struct wst_event ev = mkclose();
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "1.234567 #20 c1 close fin (4-way) by client after 1.235 s: 517 B "
                               "c2s in 9 pkts, 2048 B s2c in 8 pkts\n");
     ev.u.close.how = WST_CLOSE_RST;
@@ -516,7 +516,7 @@ START_TEST(text_close)
     ev.u.close.pkts_s2c = 1;
     ev.u.close.anomalies[WST_AN_RETRANSMISSION] = 2;
     ev.u.close.gap_bytes_c2s = 10;
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "1.234567 #20 c1 close rst by server after 1.235 s: 517 B c2s in "
                               "9 pkts, 2048 B s2c in 1 pkt; not captured: 10 B c2s, 0 B s2c; "
                               "retransmission 2\n");
@@ -529,13 +529,13 @@ START_TEST(text_anomaly_and_gap)
     ev.u.anomaly.kind = WST_AN_ZERO_WINDOW;
     ev.u.anomaly.seq = 10;
     ev.u.anomaly.win_shift = -1;
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "0.005000 #9  c1 < zero window seq 10 len 0, win 0 (scale "
                               "unknown)\n");
     ev = mkev(WST_EV_TCP_GAP, 6000, 10, 1, WST_DIR_C2S);
     ev.u.gap.seq = 1449;
     ev.u.gap.len = 1448;
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "0.006000 #10 c1 > gap of 1448 B at seq 1449 (never captured)\n");
 }
 END_TEST
@@ -546,7 +546,7 @@ START_TEST(text_packet_error)
     ev.u.pkterr.kind = WST_PKTERR_TRUNCATED;
     ev.u.pkterr.layer = "tcp";
     ev.u.pkterr.detail = "TCP header cut short";
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "0.000007 #1234 packet truncated (tcp): TCP header cut short\n");
 }
 END_TEST
@@ -554,7 +554,7 @@ END_TEST
 START_TEST(text_capture_end)
 {
     struct wst_event ev = mkend();
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "2.000000 #42 end of capture\n"
                               "  packets                42 (9000 bytes)\n"
                               "  TCP connections        2\n"
@@ -567,7 +567,7 @@ START_TEST(text_capture_end)
     ev.u.end.have_stats = true;
     ev.u.end.dropped = 8;
     ev.u.end.ifdropped = 9;
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     const char *s = taken();
     ck_assert_ptr_nonnull(strstr(s, "\n  dropped by kernel      8\n"
                                     "  dropped by interface   9\n"));
@@ -631,7 +631,7 @@ START_TEST(text_hostile_strings)
     ev.u.pkterr.kind = WST_PKTERR_MALFORMED;
     ev.u.pkterr.layer = (const char *)hostile;
     ev.u.pkterr.detail = (const char *)hostile;
-    sink_text_event(ob, &ev);
+    sink_text_event(ob, &sink_opts_default, &ev);
     const char *s = taken();
     size_t n = strlen(s);
     ck_assert_int_gt(n, 0);
