@@ -35,7 +35,7 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -MMD -MP $(CFLAGS)
 CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
 
 # The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
-CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c
+CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c src/http.c src/wshs.c src/sniff.c src/app.c src/wsapp.c src/wsframe.c src/wsmsg.c src/pmd.c
 # The front end: options, libpcap capture, sinks.
 APP_SRCS  := src/capture.c src/outbuf.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -47,7 +47,7 @@ LIBCORE   := $(BUILD)/libwstap.a
 LIBAPP    := $(BUILD)/libwstapapp.a
 
 .PHONY: all run check deps deps-build unit golden corpus oracle follow install uninstall clean \
-        golden-update fmt
+        golden-update fmt http tcpanal upgrade wsmsg
 
 all: wstap
 
@@ -103,6 +103,18 @@ oracle: wstap
 
 follow: wstap
 	@sh tests/tshark-follow.sh
+
+http: wstap
+	@sh tests/tshark-http.sh
+
+tcpanal: wstap
+	@sh tests/tshark-tcpanal.sh
+
+upgrade: wstap
+	@sh tests/upgrade-expect.sh
+
+wsmsg: wstap
+	@sh tests/ws-sidecar.sh
 
 # make check: every test suite; tests/check.sh prints one "N passed, N failed" line at the end.
 check: deps

@@ -2,6 +2,7 @@
 #ifndef WSTAP_CORE_H
 #define WSTAP_CORE_H
 
+#include "budget.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,7 @@ struct tcp_side {
     bool fin_has_ack;  /* the FIN acknowledged the peer's FIN (merged FIN+ACK) */
     bool fin_after_peer_acked; /* the peer's FIN had been acknowledged before this FIN */
     uint64_t fin_frame;
+    int64_t end_ts; /* time of this side's FIN or RST */
     int mss;           /* from the SYN, -1 absent */
     int wscale;        /* raw shift from the SYN, -1 absent */
     bool sack_perm;
@@ -81,6 +83,8 @@ struct conn {
     int64_t first_ts, last_ts, syn_ts;
     int64_t irtt_us; /* SYN to the ACK of the SYN-ACK; 0 when unknown */
     uint64_t anomalies[WST_AN__COUNT];
+    struct app_conn *app; /* application layers, allocated with the first payload */
+    bool app_refused;     /* the application-layer memory cap refused app */
     uint64_t first_frame;
     struct tcp_side side[2];
 };
@@ -117,6 +121,7 @@ struct wst_analyzer {
     uint64_t bytes;
     uint64_t non_tcp, truncated, malformed, ip_fragments, evicted;
     uint64_t tcp_conns, ws_conns;
+    struct wst_budget app_budget; /* --max-app-total */
 };
 
 /* flow.c */

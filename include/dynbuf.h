@@ -5,11 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
+
 struct dynbuf {
     uint8_t *p;
     size_t len;
     size_t cap;
-    size_t max; /* never grows past this */
+    size_t max;             /* never grows past this */
+    struct wst_budget *bud; /* charged for the allocation; NULL: none (dynbuf_init) */
 };
 
 void dynbuf_init(struct dynbuf *b, size_t max);

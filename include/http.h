@@ -40,8 +40,9 @@ void http_limits_default(struct http_limits *lim);
  *
  * Folded headers (obs-fold, RFC 9112 5.2): the value slice runs from the first non-blank byte
  * of the first line to the last non-blank byte of the last continuation line, so it contains
- * the raw CR/LF and indentation between them. A value holds an LF byte if and only if it was
- * folded (the parser rejects LF anywhere else). http_value_unfold() writes the logical value
+ * the raw CR/LF and indentation between them. A value holds an LF byte only when folding joined
+ * two non-blank lines (the parser rejects LF anywhere else), and msg.flags has HTTP_F_FOLDED
+ * whenever a fold was seen. http_value_unfold() writes the logical value
  * (each line break plus its surrounding blanks replaced by one SP) into a caller buffer; the
  * token-list helpers below treat CR and LF as blanks, so they work on folded values directly.
  */
@@ -114,26 +115,26 @@ enum http_body_kind {
 
 enum http_body_err {
     HTTP_BODY_OK = 0,
-    HTTP_BODY_ERR_CL_INVALID,    /* Content-Length not 1*DIGIT, or above 2^63-1 */
-    HTTP_BODY_ERR_CL_CONFLICT,   /* several Content-Length values that differ */
-    HTTP_BODY_ERR_TE_REQUEST,    /* request whose Transfer-Encoding does not end in chunked */
-    HTTP_BODY_ERR_TE_TWICE,      /* chunked applied more than once */
-    HTTP_BODY_ERR_CHUNK_SIZE,    /* chunk-size missing or not hex */
+    HTTP_BODY_ERR_CL_INVALID,     /* Content-Length not 1*DIGIT, or above 2^63-1 */
+    HTTP_BODY_ERR_CL_CONFLICT,    /* several Content-Length values that differ */
+    HTTP_BODY_ERR_TE_REQUEST,     /* request whose Transfer-Encoding does not end in chunked */
+    HTTP_BODY_ERR_TE_TWICE,       /* chunked applied more than once */
+    HTTP_BODY_ERR_CHUNK_SIZE,     /* chunk-size missing or not hex */
     HTTP_BODY_ERR_CHUNK_OVERFLOW, /* chunk-size above 2^63-1 */
-    HTTP_BODY_ERR_CHUNK_SYNTAX,  /* bad byte in a chunk line, or no CRLF after chunk data */
-    HTTP_BODY_ERR_CHUNK_LINE,    /* chunk-size line (with extensions) above HTTP_CHUNK_LINE_MAX */
-    HTTP_BODY_ERR_TRAILER,       /* trailer section above HTTP_TRAILER_MAX or a bad byte in it */
-    HTTP_BODY_ERR_TRUNCATED,     /* the stream ended before the body did */
+    HTTP_BODY_ERR_CHUNK_SYNTAX,   /* bad byte in a chunk line, or no CRLF after chunk data */
+    HTTP_BODY_ERR_CHUNK_LINE,     /* chunk-size line (with extensions) above HTTP_CHUNK_LINE_MAX */
+    HTTP_BODY_ERR_TRAILER,        /* trailer section above HTTP_TRAILER_MAX or a bad byte in it */
+    HTTP_BODY_ERR_TRUNCATED,      /* the stream ended before the body did */
 };
 
 /* http_body.flags */
-#define HTTP_BODY_F_TE_AND_CL 0x1  /* both Transfer-Encoding and Content-Length (TE wins) */
+#define HTTP_BODY_F_TE_AND_CL 0x1   /* both Transfer-Encoding and Content-Length (TE wins) */
 #define HTTP_BODY_F_CL_REPEATED 0x2 /* the same Content-Length value given more than once */
-#define HTTP_BODY_F_TE_HTTP10 0x4  /* Transfer-Encoding in an HTTP/1.0 message */
-#define HTTP_BODY_F_BARE_LF 0x8    /* a chunk line ended in LF alone */
-#define HTTP_BODY_F_CHUNK_EXT 0x10 /* chunk extensions were present (ignored) */
+#define HTTP_BODY_F_TE_HTTP10 0x4   /* Transfer-Encoding in an HTTP/1.0 message */
+#define HTTP_BODY_F_BARE_LF 0x8     /* a chunk line ended in LF alone */
+#define HTTP_BODY_F_CHUNK_EXT 0x10  /* chunk extensions were present (ignored) */
 
-#define HTTP_BODY_PREFIX 256   /* decoded body bytes kept for display */
+#define HTTP_BODY_PREFIX 256 /* decoded body bytes kept for display */
 #define HTTP_CHUNK_LINE_MAX 4096
 #define HTTP_TRAILER_MAX 16384
 
@@ -141,13 +142,13 @@ struct http_body {
     enum http_body_kind kind;
     enum http_body_err err;
     unsigned flags;
-    bool done;           /* the body is complete; further bytes belong to the next message */
-    uint64_t length;     /* LENGTH: the Content-Length */
-    uint64_t remaining;  /* LENGTH: bytes left; CHUNKED: data bytes left in this chunk */
-    uint64_t decoded;    /* body bytes seen, chunk framing excluded (saturates) */
-    uint64_t wire;       /* bytes consumed by http_body_feed, framing included (saturates) */
-    uint64_t nchunks;    /* chunks with data seen */
-    uint32_t ntrailers;  /* trailer field lines */
+    bool done;          /* the body is complete; further bytes belong to the next message */
+    uint64_t length;    /* LENGTH: the Content-Length */
+    uint64_t remaining; /* LENGTH: bytes left; CHUNKED: data bytes left in this chunk */
+    uint64_t decoded;   /* body bytes seen, chunk framing excluded (saturates) */
+    uint64_t wire;      /* bytes consumed by http_body_feed, framing included (saturates) */
+    uint64_t nchunks;   /* chunks with data seen */
+    uint32_t ntrailers; /* trailer field lines */
     /* chunked decoder state */
     int cstate;
     uint32_t line_len;

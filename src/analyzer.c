@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "core.h"
 #include "ipfrag.h"
 
@@ -19,6 +20,8 @@ void wst_limits_default(struct wst_limits *lim)
     lim->max_ooo_total = 64ull << 20;       /* 64 MiB */
     lim->max_retain_conn = 1u << 15;        /* 32 KiB per direction */
     lim->max_retain_total = 32ull << 20;    /* 32 MiB */
+    lim->max_message = 16ull << 20;         /* 16 MiB */
+    lim->max_app_total = 256ull << 20;      /* 256 MiB */
     lim->hash_seed = 0x9e3779b97f4a7c15ULL;
 }
 
@@ -36,6 +39,7 @@ struct wst_analyzer *wst_new(const struct wst_limits *lim, wst_event_fn fn, void
         goto out_free_analyzer;
     if (flow_init(&a->ft, lim->max_flows, lim->hash_seed) < 0)
         goto out_free_frag;
+    a->app_budget.max = lim->max_app_total;
     a->pool.ooo_max = lim->max_ooo_total;
     a->pool.ooo_max_conn = lim->max_ooo_conn;
     a->pool.ret_max = lim->max_retain_total;
@@ -57,6 +61,12 @@ void wst_free(struct wst_analyzer *a)
 {
     if (!a)
         return;
+    /* Without wst_finish (an embedder stopping early), connections still hold buffers. */
+    for (struct conn *c = a->ft.id_head; c; c = c->id_next) {
+        reasm_free(&c->side[SIDE_C].rs, &a->pool);
+        reasm_free(&c->side[SIDE_S].rs, &a->pool);
+        app_free(c);
+    }
     flow_free(&a->ft);
     ipfrag_free(a->dec.frag);
     free(a);
@@ -79,9 +89,9 @@ void an_stream_data(struct wst_analyzer *a, struct conn *c, int side, uint64_t o
                     const uint8_t *p, uint32_t len, uint64_t frame)
 {
     (void)off;
-    (void)frame;
     if (a->hooks.data)
         a->hooks.data(a->hooks.user, c->id, side_dir(side), p, len);
+    app_data(a, c, side, p, len, frame);
 }
 
 void an_stream_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t off, uint64_t len)
@@ -93,6 +103,7 @@ void an_stream_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t of
     an_emit(a, &ev);
     if (a->hooks.gap)
         a->hooks.gap(a->hooks.user, c->id, side_dir(side), len);
+    app_gap(a, c, side, len);
 }
 
 void an_conn_released(struct wst_analyzer *a, struct conn *c)

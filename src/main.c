@@ -32,6 +32,9 @@ enum main_long_opt {
     OPT_STREAMS,
     OPT_MAX_OOO,
     OPT_MAX_OOO_TOTAL,
+    OPT_MAX_MESSAGE,
+    OPT_MAX_APP_TOTAL,
+    OPT_WS_PORT,
 };
 
 struct main_opts {
@@ -58,6 +61,12 @@ struct main_opts {
     const char *streams_dir;
     bool have_max_ooo, have_max_ooo_total;
     uint64_t max_ooo, max_ooo_total;
+    bool have_max_message;
+    uint64_t max_message;
+    bool have_max_app_total;
+    uint64_t max_app_total;
+    uint16_t ws_ports[8];
+    size_t nws_ports;
 };
 
 /* What the event callback and the capture callbacks share. */
@@ -103,6 +112,13 @@ static void main_usage(FILE *f)
           "      --idle-timeout S close connections idle for S seconds (default 300)\n"
           "      --max-ooo-bytes N out-of-order bytes queued per direction (default 1048576)\n"
           "      --max-ooo-total N out-of-order bytes queued in all (default 67108864)\n"
+          "      --max-message N  decoded bytes kept per WebSocket message; inflation stops\n"
+          "                       there too (default 16777216)\n"
+          "      --max-app-total N bytes held by HTTP and WebSocket decoding in all\n"
+          "                       connections (default 268435456)\n"
+          "WebSocket:\n"
+          "      --ws-port PORT   treat streams to server PORT as WebSocket even without a\n"
+          "                       captured handshake (repeatable, up to 8)\n"
           "\n"
           "  -h, --help           this help\n"
           "      --version        print the version of wstap and libpcap\n"
@@ -298,6 +314,9 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"streams", required_argument, NULL, OPT_STREAMS},
         {"max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO},
         {"max-ooo-total", required_argument, NULL, OPT_MAX_OOO_TOTAL},
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"max-app-total", required_argument, NULL, OPT_MAX_APP_TOTAL},
+        {"ws-port", required_argument, NULL, OPT_WS_PORT},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -376,6 +395,34 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             }
             o->have_max_ooo = true;
             break;
+        case OPT_MAX_MESSAGE:
+            if (main_parse_u64(optarg, 1, UINT32_MAX, &o->max_message) < 0) {
+                main_usage_error("--max-message: invalid number '%s' (1..%u)", optarg,
+                                 UINT32_MAX);
+                return -1;
+            }
+            o->have_max_message = true;
+            break;
+        case OPT_MAX_APP_TOTAL:
+            if (main_parse_u64(optarg, 0, UINT64_MAX, &o->max_app_total) < 0) {
+                main_usage_error("--max-app-total: invalid number '%s'", optarg);
+                return -1;
+            }
+            o->have_max_app_total = true;
+            break;
+        case OPT_WS_PORT: {
+            uint64_t port;
+            if (main_parse_u64(optarg, 1, 65535, &port) < 0) {
+                main_usage_error("--ws-port: invalid port '%s'", optarg);
+                return -1;
+            }
+            if (o->nws_ports == sizeof o->ws_ports / sizeof o->ws_ports[0]) {
+                main_usage_error("--ws-port: at most 8 ports");
+                return -1;
+            }
+            o->ws_ports[o->nws_ports++] = (uint16_t)port;
+            break;
+        }
         case OPT_MAX_OOO_TOTAL:
             if (main_parse_u64(optarg, 0, UINT64_MAX, &o->max_ooo_total) < 0) {
                 main_usage_error("--max-ooo-total: invalid number '%s'", optarg);
@@ -516,6 +563,12 @@ int main(int argc, char **argv)
         lim.max_ooo_conn = (uint32_t)o.max_ooo;
     if (o.have_max_ooo_total)
         lim.max_ooo_total = o.max_ooo_total;
+    if (o.have_max_message)
+        lim.max_message = o.max_message;
+    if (o.have_max_app_total)
+        lim.max_app_total = o.max_app_total;
+    for (size_t i = 0; i < o.nws_ports; i++)
+        lim.ws_ports[i] = o.ws_ports[i];
     lim.hash_seed = main_random_seed();
 
     app.json = o.json;

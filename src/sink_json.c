@@ -475,8 +475,12 @@ static void json_put_ws_message(struct outbuf *ob, const struct sink_opts *so,
         json_key(ob, "data_b64");
         json_put_b64(ob, e->data.p, n);
     }
-    if (cut || e->data.len < e->len)
+    if (cut || e->data.len < e->len || (e->flags & WST_WSMSG_CAPPED))
         json_key_bool(ob, "truncated", true);
+    if (e->flags & WST_WSMSG_PARTIAL)
+        json_key_bool(ob, "partial", true);
+    if (e->flags & WST_WSMSG_NODATA)
+        json_key_bool(ob, "lost", true);
 }
 
 static void json_put_ws_control(struct outbuf *ob, const struct wst_ev_ws_control *e)

@@ -661,6 +661,12 @@ static void text_put_ws_message(struct outbuf *ob, const struct sink_opts *so,
         outbuf_printf(ob, " %" PRIu64 " B", e->len);
     if (e->fragments > 1)
         outbuf_printf(ob, " in %" PRIu32 " fragments", e->fragments);
+    if (e->flags & WST_WSMSG_PARTIAL)
+        outbuf_puts(ob, ", PARTIAL (the rest was never captured)");
+    if (e->flags & WST_WSMSG_NODATA) {
+        outbuf_puts(ob, ": payload unknown (it depends on bytes lost from the capture)\n");
+        return;
+    }
     if (e->opcode == WST_WS_TEXT && !e->utf8_valid)
         outbuf_puts(ob, " (not valid UTF-8)");
     outbuf_puts(ob, ": ");

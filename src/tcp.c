@@ -1,6 +1,7 @@
 /* tcp.c - per-connection TCP state: roles, handshake and options, teardown classification. */
 #include <string.h>
 
+#include "app.h"
 #include "core.h"
 #include "tcpanal.h"
 
@@ -183,12 +184,17 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
         reasm_flush(&c->side[side].rs, &a->pool, &out);
     }
 
+    enum wst_close_by by;
+    enum wst_teardown teardown = conn_teardown(c, &by);
+    if (how == WST_CLOSE_OPEN && teardown != WST_TEARDOWN_NONE)
+        how = WST_CLOSE_FIN;
+    app_end(a, c, how); /* unanswered upgrades, unfinished messages */
+
     struct wst_event ev;
     an_event_init(a, &ev, WST_EV_TCP_CLOSE, c, WST_DIR_NONE);
     struct wst_ev_close *cl = &ev.u.close;
-    cl->teardown = conn_teardown(c, &cl->by);
-    if (how == WST_CLOSE_OPEN && cl->teardown != WST_TEARDOWN_NONE)
-        how = WST_CLOSE_FIN;
+    cl->teardown = teardown;
+    cl->by = by;
     if (how == WST_CLOSE_RST) {
         cl->by = c->side[SIDE_C].rst_seen ? WST_BY_CLIENT : WST_BY_SERVER;
         cl->teardown = WST_TEARDOWN_NONE;
@@ -204,6 +210,7 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
     cl->gap_bytes_s2c = c->side[SIDE_S].gap_bytes;
     c->phase = PH_CLOSED;
     an_emit(a, &ev);
+    app_free(c);
     an_conn_released(a, c);
 }
 
@@ -366,6 +373,7 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
     if (p->flags & TCPF_RST) {
         tcp_emit_anomalies(a, c, s, p, fl, dup_num);
         side->rst_seen = true;
+        side->end_ts = a->now;
         tcp_conn_end(a, c, WST_CLOSE_RST);
         return;
     }
@@ -395,6 +403,7 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
             side->fin_seen = true;
             side->fin_seq = p->seq + p->payload_len;
             side->fin_frame = a->frame;
+            side->end_ts = a->now;
             side->fin_has_ack = acks_peer_fin && !peer->fin_acked;
             side->fin_after_peer_acked = peer->fin_acked;
         }

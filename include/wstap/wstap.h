@@ -34,6 +34,12 @@ struct wst_limits {
     uint32_t max_retain_conn;    /* delivered-but-unacked bytes kept per direction to compare
                                     retransmissions with (a power of two) */
     uint64_t max_retain_total;   /* the same, all connections */
+    uint64_t max_message;        /* decoded bytes kept per WebSocket message (and the cap
+                                    on inflation: a decompression bomb stops here) */
+    uint64_t max_app_total;      /* bytes held by the application layers, all connections:
+                                    HTTP heads, WebSocket messages, inflaters */
+    uint16_t ws_ports[8];        /* --ws-port: streams to these server ports are WebSocket
+                                    even without a handshake (0 = unused) */
     uint64_t hash_seed;          /* flow hash key; any value gives the same output */
 };
 
@@ -261,7 +267,12 @@ struct wst_ev_ws_frame {
     uint64_t len; /* payload bytes on the wire */
 };
 
+#define WST_WSMSG_PARTIAL 0x1 /* ended without its final fragment (gap, end of capture) */
+#define WST_WSMSG_CAPPED 0x2  /* longer than --max-message: data holds the first bytes */
+#define WST_WSMSG_NODATA 0x4  /* bytes could not be recovered (lost_context, inflate_error) */
+
 struct wst_ev_ws_message {
+    unsigned flags; /* WST_WSMSG_* */
     uint8_t opcode; /* WST_WS_TEXT or WST_WS_BINARY */
     uint32_t fragments;
     bool compressed;
