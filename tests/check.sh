@@ -1,5 +1,7 @@
 #!/bin/sh
-# check.sh - every test suite in order: unit, golden, corpus, tshark oracle, tshark follow.
+# check.sh - every test suite in order: unit, golden, corpus, tshark oracle, tshark follow,
+# tshark TCP analysis, tshark http,
+# WebSocket upgrades and messages against the generators' records.
 # Usage: tests/check.sh UNIT_BIN...   (make check passes the Check binaries)
 # Each suite prints its own results and ends with "NAME: N passed, N failed"; this script adds
 # them up and ends with exactly one line "N passed, N failed". It exits non-zero when a check
@@ -44,6 +46,10 @@ run_suite golden tests/run-golden.sh
 run_suite corpus tests/run-corpus.sh
 run_suite oracle tests/tshark-tcpopen.sh
 run_suite follow tests/tshark-follow.sh
+run_suite tcpanal tests/tshark-tcpanal.sh
+run_suite http tests/tshark-http.sh
+run_suite upgrade tests/upgrade-expect.sh
+run_suite wsmsg tests/ws-sidecar.sh
 
 [ -n "$bad_suites" ] && echo "failing suites:$bad_suites"
 echo "$total_p passed, $total_f failed"

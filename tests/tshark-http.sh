@@ -1,0 +1,59 @@
+#!/bin/sh
+# tshark-http.sh - wstap's http.request / http.response events against tshark's HTTP dissector.
+# Usage: tests/tshark-http.sh
+# Runs tests/tshark_http.py over every capture in pcaps/ and in the corpus
+# (${WSTAP_CORPUS:-<repo>/../shared/corpus}); see that file for the rules. One check per HTTP
+# message (request or response). Skipped (neither passed nor failed) only when tshark is not
+# installed; a missing corpus fails. Environment: WSTAP_BIN, WSTAP_WRAP, WSTAP_CORPUS, TSHARK.
+# Last line: "http: N passed, N failed, N explained".
+cd "$(dirname "$0")/.." || exit 2
+
+CORPUS=${WSTAP_CORPUS:-$(pwd)/../shared/corpus}
+WSTAP=${WSTAP_BIN:-./wstap}
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
+
+if ! command -v "${TSHARK:-tshark}" >/dev/null 2>&1; then
+    echo "http: SKIPPED: tshark is not installed (tools/deps.sh check installs it)"
+    echo "http: 0 passed, 0 failed"
+    exit 0
+fi
+if [ ! -x "$WSTAP" ]; then
+    echo "FAIL $WSTAP: not built (run: make wstap)"
+    echo "http: 0 passed, 1 failed"
+    exit 1
+fi
+extra_fail=0
+list=$(mktemp) || exit 2
+trap 'rm -f "$list" "$list.out"' EXIT
+for p in pcaps/*.pcap pcaps/*.pcapng; do
+    [ -f "$p" ] && printf '%s\n' "$p"
+done | LC_ALL=C sort >"$list"
+if [ -d "$CORPUS" ]; then
+    CORPUS=$(cd "$CORPUS" && pwd)
+    find "$CORPUS" -type f \( -name '*.pcap' -o -name '*.pcapng' \) | LC_ALL=C sort >>"$list"
+else
+    echo "FAIL corpus: directory $CORPUS does not exist (set WSTAP_CORPUS); only pcaps/ checked"
+    extra_fail=1
+fi
+# Capture paths never contain newlines; xargs-free: pass them as arguments.
+set --
+while IFS= read -r f; do set -- "$@" "$f"; done <"$list"
+WSTAP_CORPUS_LABEL_ROOT=$CORPUS "$PY" tests/tshark_http.py "$@" >"$list.out" </dev/null
+rc=$?
+summary=$(tail -n 1 "$list.out")
+pat='s/^http: \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed, \([0-9][0-9]*\) explained$/'
+p=$(printf '%s\n' "$summary" | sed -n "$pat\\1/p")
+f=$(printf '%s\n' "$summary" | sed -n "$pat\\2/p")
+x=$(printf '%s\n' "$summary" | sed -n "$pat\\3/p")
+if [ -n "$p" ]; then
+    sed '$d' "$list.out"
+else
+    cat "$list.out"
+    echo "FAIL http: tests/tshark_http.py crashed (exit $rc)"
+    p=0
+    f=1
+    x=0
+fi
+f=$((f + extra_fail))
+echo "http: $p passed, $f failed, $x explained"
+[ "$f" -eq 0 ]

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""upgrade_expect.py - the WebSocket upgrade outcome wstap reports for each capture in pcaps/
+against what the generator recorded (pcaps/NAME.meta.json, "expected_diagnosis").
+
+Failures: the generator records what went wrong in its own words ("failure"); the table below
+maps each to the ws.fail reasons that name that cause and to words the detail must contain.
+One check per capture with a recorded failure: some ws.fail has an allowed reason and its detail
+matches every pattern. Captures where a proxy stripped the Upgrade headers must show
+bad_upgrade_headers on the proxy's upstream connection.
+
+Successes: every capture with a sidecar of sent messages (pcaps/NAME.sent.jsonl) and no
+recorded failure was a working WebSocket session. One check per ws.open: accept_ok is true, the
+accept equals base64(SHA-1(key + GUID)) computed here, and the negotiated permessage-deflate
+parameters equal those this script parses from the 101 response's Sec-WebSocket-Extensions
+header (wstap's http.response event, which the http suite checks against tshark). A capture
+with a sidecar but no ws.open fails, unless it was picked up mid-stream (tcp.open handshake
+"midstream"): then messages must have been decoded on a mid-stream connection.
+
+Ends with "upgrade: N passed, N failed".
+"""
+import base64
+import glob
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+
+# generator's failure -> (allowed ws.fail reasons, regexes the detail must match)
+FAILURES = {
+    'server-closed-without-response': (
+        ['no_response_reset', 'no_response_closed'],
+        [r'without answering', r'\d+ bytes in \d+ segments']),
+    'no-response-client-gave-up': (
+        ['no_response_closed', 'no_response_reset'],
+        [r'client gave up', r'never answered']),
+    'upgrade-rejected': (['status'], [r'"400 Bad Request"', r'body begins']),
+    'unsupported-websocket-version': (
+        ['bad_version'], [r'Sec-WebSocket-Version', r'requires 13']),
+    'bad-sec-websocket-accept': (
+        ['accept_mismatch'], [r'Sec-WebSocket-Accept is "[^"]+" but the key calls for']),
+    'proxy-dropped-upgrade': (
+        ['bad_upgrade_headers'], [r'proxy', r'Upgrade']),
+}
+
+
+def events(pcap):
+    env = dict(os.environ, TZ='UTC', LC_ALL='C')
+    p = subprocess.run([os.environ.get('WSTAP_BIN', os.path.join(REPO, 'wstap')), '-r', pcap,
+                        '--json'], capture_output=True, text=True, env=env, check=False)
+    if p.returncode != 0:
+        raise RuntimeError('wstap exit %d: %s' % (p.returncode, p.stderr.strip()[-200:]))
+    return [json.loads(line) for line in p.stdout.splitlines() if line.startswith('{')]
+
+
+def pmd_params(value):
+    """permessage-deflate parameters of an accepted Sec-WebSocket-Extensions value."""
+    for ext in value.split(','):
+        parts = [x.strip() for x in ext.split(';')]
+        if parts[0].lower() != 'permessage-deflate':
+            continue
+        out = {'server_no_context_takeover': False, 'client_no_context_takeover': False,
+               'server_max_window_bits': None, 'client_max_window_bits': None}
+        for prm in parts[1:]:
+            k, _, v = prm.partition('=')
+            k = k.strip().lower()
+            v = v.strip().strip('"')
+            if k.endswith('no_context_takeover'):
+                out[k] = True
+            elif k.endswith('max_window_bits'):
+                out[k] = int(v) if v else None
+        return out
+    return {}
+
+
+def main():
+    os.chdir(REPO)
+    passed = failed = 0
+
+    def result(ok, msg):
+        nonlocal passed, failed
+        print(('ok   ' if ok else 'FAIL ') + msg)
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+
+    for meta_path in sorted(glob.glob('pcaps/*.meta.json')):
+        name = os.path.basename(meta_path)[:-len('.meta.json')]
+        pcap = next((p for p in ('pcaps/%s.pcap' % name, 'pcaps/%s.pcapng' % name)
+                     if os.path.exists(p)), None)
+        if not pcap:
+            continue
+        meta = json.load(open(meta_path))
+        failure = (meta.get('expected_diagnosis') or {}).get('failure')
+        sidecar = os.path.exists('pcaps/%s.sent.jsonl' % name)
+        if not failure and not sidecar:
+            continue
+        try:
+            evs = events(pcap)
+        except RuntimeError as e:
+            result(False, '%s: %s' % (name, e))
+            continue
+        if failure:
+            if failure not in FAILURES:
+                result(False, '%s: the generator recorded failure "%s", which this test does '
+                       'not know' % (name, failure))
+                continue
+            reasons, pats = FAILURES[failure]
+            fails = [e for e in evs if e['ev'] == 'ws.fail']
+            good = [e for e in fails if e['reason'] in reasons and
+                    all(re.search(p, e['detail']) for p in pats)]
+            result(bool(good), '%s: %s -> ws.fail %s%s' % (
+                name, failure, '/'.join(reasons),
+                '' if good else '; got ' + json.dumps([(e['reason'], e['detail'][:160])
+                                                       for e in fails])))
+            continue
+        rsp101 = {}
+        for e in evs:
+            if e['ev'] == 'http.response' and e.get('status') == 101:
+                rsp101[e['conn']] = e
+        opens = [e for e in evs if e['ev'] == 'ws.open']
+        if not opens:
+            # picked up mid-stream: no handshake to check, but the frames must be recognized
+            mid = [e['conn'] for e in evs if e['ev'] == 'tcp.open' and
+                   e.get('handshake') == 'midstream']
+            msgs = [e for e in evs if e['ev'] == 'ws.message' and e['conn'] in mid]
+            result(bool(msgs), '%s: %s' % (name, 'no handshake captured; %d messages decoded '
+                                           'mid-stream' % len(msgs) if msgs else
+                                           'a WebSocket session (sidecar) but no ws.open'))
+            continue
+        for o in opens:
+            want = base64.b64encode(hashlib.sha1((o['key'] + GUID).encode()).digest()).decode()
+            problems = []
+            if o.get('accept_ok') is not True:
+                problems.append('accept_ok is %r' % o.get('accept_ok'))
+            if o.get('accept') != want:
+                problems.append('accept %r, key calls for %r' % (o.get('accept'), want))
+            r = rsp101.get(o['conn'])
+            ext = None
+            if r:
+                for k, v in r['headers']:
+                    if k.lower() == 'sec-websocket-extensions':
+                        ext = v if ext is None else ext + ', ' + v
+            if ext and 'permessage-deflate' in ext.lower():
+                if o.get('compression') != 'permessage-deflate':
+                    problems.append('compression %r' % o.get('compression'))
+                if o.get('params') != pmd_params(ext):
+                    problems.append('params %r, the 101 says %r' % (o.get('params'),
+                                                                    pmd_params(ext)))
+            elif o.get('compression') is not None:
+                problems.append('compression %r without a negotiated extension'
+                                % o.get('compression'))
+            result(not problems, '%s conn %d: ws.open accept ok%s%s' % (
+                name, o['conn'], ', ' + ext if ext else '',
+                '' if not problems else ': ' + '; '.join(problems)))
+    print('upgrade: %d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
