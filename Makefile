@@ -47,7 +47,7 @@ LIBCORE   := $(BUILD)/libwstap.a
 LIBAPP    := $(BUILD)/libwstapapp.a
 
 .PHONY: all run check deps deps-build unit golden corpus oracle follow install uninstall clean \
-        golden-update fmt http tcpanal upgrade wsmsg
+        golden-update fmt http tcpanal upgrade wsmsg wsframes
 
 all: wstap
 
@@ -115,6 +115,9 @@ upgrade: wstap
 
 wsmsg: wstap
 	@sh tests/ws-sidecar.sh
+
+wsframes: wstap
+	@sh tests/tshark-ws.sh
 
 # make check: every test suite; tests/check.sh prints one "N passed, N failed" line at the end.
 check: deps

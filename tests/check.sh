@@ -1,7 +1,8 @@
 #!/bin/sh
 # check.sh - every test suite in order: unit, golden, corpus, tshark oracle, tshark follow,
 # tshark TCP analysis, tshark http,
-# WebSocket upgrades and messages against the generators' records.
+# WebSocket upgrades and messages against the generators' records, WebSocket frames against
+# tshark and the corpus peers.
 # Usage: tests/check.sh UNIT_BIN...   (make check passes the Check binaries)
 # Each suite prints its own results and ends with "NAME: N passed, N failed"; this script adds
 # them up and ends with exactly one line "N passed, N failed". It exits non-zero when a check
@@ -50,6 +51,7 @@ run_suite tcpanal tests/tshark-tcpanal.sh
 run_suite http tests/tshark-http.sh
 run_suite upgrade tests/upgrade-expect.sh
 run_suite wsmsg tests/ws-sidecar.sh
+run_suite wsframes tests/tshark-ws.sh
 
 [ -n "$bad_suites" ] && echo "failing suites:$bad_suites"
 echo "$total_p passed, $total_f failed"

@@ -29,6 +29,7 @@ Every other difference fails.
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -81,10 +82,13 @@ def tshark_follow(path, streams):
 
 
 def wstap_conns(wstap, path, sdir):
-    out = subprocess.run([wstap, "-r", path, "--json", "--streams", sdir],
+    wrap = shlex.split(os.environ.get("WSTAP_WRAP", ""))
+    out = subprocess.run(wrap + [wstap, "-r", path, "--json", "--streams", sdir],
                          capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError("wstap exited %d: %s" % (out.returncode, out.stderr.strip()))
+    if wrap and out.stderr.strip():
+        raise RuntimeError("%s wrote to stderr: %s" % (wrap[0], out.stderr.strip()[:2000]))
     conns = {}
     closes = {}
     marks = {}  # (conn, dir) -> {"gaps": [(off, len)], "mismatch": [(off, len)]}
@@ -127,7 +131,7 @@ def read(path):
 
 
 def main():
-    wstap = os.path.join(REPO, "wstap")
+    wstap = os.environ.get("WSTAP_BIN", os.path.join(REPO, "wstap"))
     corpus = os.environ.get("WSTAP_CORPUS", os.path.join(REPO, "..", "shared", "corpus"))
     files = []
     for root in (os.path.join(REPO, "pcaps"), corpus):

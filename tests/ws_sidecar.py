@@ -11,10 +11,14 @@ capture could not contain (the sidecar says so with "lost": true) is skipped.
 Order: within one direction a WebSocket connection is ordered, so records must match one for
 one. Across directions the generators' order is the order of send calls, so directions are
 compared separately.
+
+Environment: WSTAP_BIN (default ./wstap), WSTAP_WRAP (a command put before wstap, e.g.
+valgrind; anything the run writes to stderr then fails the capture).
 """
 import base64
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -22,10 +26,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def wstap_events(path):
-    out = subprocess.run([os.path.join(REPO, "wstap"), "-r", path, "--json", "--payload-max",
-                          "0"], capture_output=True, text=True, check=False)
+    wstap = os.environ.get("WSTAP_BIN", os.path.join(REPO, "wstap"))
+    wrap = shlex.split(os.environ.get("WSTAP_WRAP", ""))
+    out = subprocess.run(wrap + [wstap, "-r", path, "--json", "--payload-max", "0"],
+                         capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError("wstap exited %d: %s" % (out.returncode, out.stderr.strip()))
+    if wrap and out.stderr.strip():
+        raise RuntimeError("%s wrote to stderr: %s" % (wrap[0], out.stderr.strip()[:2000]))
     got = {}
     for line in out.stdout.splitlines():
         e = json.loads(line)
