@@ -37,7 +37,7 @@ CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
 # The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
 CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c src/http.c src/wshs.c src/sniff.c src/app.c src/wsapp.c src/wsframe.c src/wsmsg.c src/pmd.c
 # The front end: options, libpcap capture, sinks.
-APP_SRCS  := src/capture.c src/outbuf.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
+APP_SRCS  := src/capture.c src/outbuf.c src/report.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -137,5 +137,70 @@ fmt:
 
 clean:
 	rm -rf $(BUILD) wstap tests/out
+
+# ---- fuzzing (issue #8): libFuzzer targets, built with clang into $(FUZZ_BUILD)/ --------------
+# Not part of make check. make fuzz builds fuzz_pcap and fuzz_stream (the core, the capture
+# front end and the sinks compiled again with clang and the sanitizers) and makes the seed
+# corpora; make fuzz-run runs each target for FUZZ_SECONDS, one after the other. See
+# fuzz/README.md.
+FUZZ_CC        ?= clang
+FUZZ_BUILD     ?= build-fuzz
+FUZZ_SECONDS   ?= 1800
+FUZZ_TARGETS   ?= pcap stream
+FUZZ_CORPUS    ?= $(if $(WSTAP_CORPUS),$(WSTAP_CORPUS),../shared/corpus)
+FUZZ_MAX_LEN_pcap   ?= 131072
+FUZZ_MAX_LEN_stream ?= 65536
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_OPT    ?= -O1 -g
+FUZZ_CFLAGS  = $(CSTD) $(WARN) $(FUZZ_OPT) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -Ifuzz \
+               -MMD -MP $(PCAP_CFLAGS) $(Z_CFLAGS) $(CRYPTO_CFLAGS)
+FUZZ_LIB_SRCS := $(CORE_SRCS) $(filter-out src/main.c src/streams.c,$(APP_SRCS))
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB      := $(FUZZ_BUILD)/libwstapfuzz.a
+FUZZ_NAMES    := fuzz_pcap fuzz_stream
+FUZZ_OBJS     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/%.o) $(FUZZ_BUILD)/fuzz/fuzz_common.o
+FUZZ_BINS     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
+
+.PHONY: fuzz fuzz-run
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz/%.o: fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/fuzz/%.o $(FUZZ_BUILD)/fuzz/fuzz_common.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_OPT) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PCAP_LIBS) $(CORE_LIBS)
+
+# Seeds are made afresh every time (a few seconds): every capture of pcaps/ and the corpus
+# for fuzz_pcap, and their reassembled streams (wstap --streams) for fuzz_stream.
+fuzz: $(FUZZ_BINS) wstap
+	@rm -rf $(FUZZ_BUILD)/seeds
+	python3 fuzz/mkseeds.py --wstap ./wstap --out $(FUZZ_BUILD)/seeds \
+	    --max-len $(FUZZ_MAX_LEN_stream) pcaps $(wildcard $(FUZZ_CORPUS))
+
+# One target after the other (never in parallel): new inputs go to $(FUZZ_BUILD)/corpus/T,
+# crashes to $(FUZZ_BUILD)/artifacts/T/, the log to $(FUZZ_BUILD)/T.log.
+fuzz-run: fuzz
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
+	    case $$t in pcap) ml=$(FUZZ_MAX_LEN_pcap) ;; *) ml=$(FUZZ_MAX_LEN_stream) ;; esac; \
+	    echo "fuzz-run: fuzz_$$t for $(FUZZ_SECONDS) s, log in $(FUZZ_BUILD)/$$t.log"; \
+	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$ml \
+	        -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	        -dict=fuzz/wstap.dict -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
+	        $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t > $(FUZZ_BUILD)/$$t.log 2>&1 \
+	        || rc=1; \
+	    grep -E '^(#[0-9]+ +DONE|stat::|Done [0-9]+ runs|==[0-9]+==ERROR|SUMMARY)' \
+	        $(FUZZ_BUILD)/$$t.log || tail -n 20 $(FUZZ_BUILD)/$$t.log; \
+	done; exit $$rc
+
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)
 
 -include $(CORE_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(UNIT_BINS:=.d)
