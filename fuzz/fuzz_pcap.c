@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wst_capture_stats stats;
     struct capture_opts co;
     const char *files[1] = {fuzz_path};
-    static const struct capture_ops ops = {fuzz_on_link, fuzz_on_packet, NULL};
+    static const struct capture_ops ops = {.set_link = fuzz_on_link, .packet = fuzz_on_packet};
 
     fuzz_write_input(data, size);
     fuzz_pcap_limits(&lim);

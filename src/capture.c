@@ -146,13 +146,34 @@ out_close:
     return r;
 }
 
+/* A packet time in microseconds. pcapng stores 64-bit timestamps, so libpcap's tv_sec can be
+ * far beyond what int64 microseconds hold (2^64 microsecond ticks are 1.8e13 seconds, and
+ * 2^64 one-second ticks wrap time_t negative): the seconds are clamped to
+ * +-CAPTURE_TS_MAX_S, which keeps every time and every difference of two times the core
+ * computes within int64. */
+#define CAPTURE_TS_MAX_S 2000000000000LL /* about 63,000 years */
+
+static int64_t capture_ts_us(const struct timeval *tv)
+{
+    int64_t s = (int64_t)tv->tv_sec;
+    int64_t us = (int64_t)tv->tv_usec;
+
+    if (s > CAPTURE_TS_MAX_S)
+        return CAPTURE_TS_MAX_S * 1000000;
+    if (s < -CAPTURE_TS_MAX_S)
+        return -CAPTURE_TS_MAX_S * 1000000;
+    /* libpcap keeps tv_usec below 10^6 for pcapng; a classic pcap header may hold any
+     * 32-bit value, which still fits next to the clamped seconds */
+    return s * 1000000 + us;
+}
+
 /* Hand one packet over; false when the run must stop after it. */
 static bool capture_deliver(struct capture_ctx *ctx, const struct pcap_pkthdr *ph,
                             const uint8_t *data)
 {
     struct wst_pkthdr h;
 
-    h.ts_us = (int64_t)ph->ts.tv_sec * 1000000 + (int64_t)ph->ts.tv_usec;
+    h.ts_us = capture_ts_us(&ph->ts);
     h.caplen = ph->caplen;
     h.len = ph->len;
     if (!ctx->ops->packet(ctx->user, &h, data))

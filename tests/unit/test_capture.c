@@ -514,6 +514,72 @@ START_TEST(read_pcapng)
 }
 END_TEST
 
+/* Fuzzer find (fuzz_pcap): a pcapng timestamp of 2^64-1 microseconds is 1.8e13 seconds, and
+ * seconds * 10^6 overflowed int64 (signed overflow, undefined). An IDB with if_tsresol 0
+ * (one-second ticks) makes 2^63 ticks the time_t INT64_MIN. Both are clamped to
+ * +-2 * 10^12 seconds. The file is HAND-BUILT bytes: SHB, two IDBs, two EPBs. */
+START_TEST(read_pcapng_huge_timestamps)
+{
+    struct rec r;
+    const char *files[] = {paths[0]};
+    uint8_t pkt[128];
+    uint8_t f[512];
+    size_t n = 0;
+    uint32_t plen = (uint32_t)mk_tcp(pkt, 40000, 80, 1, 0, 0x02, 0); /* 54 bytes */
+    uint32_t padded = (plen + 3) & ~3u;
+
+    memset(f, 0, sizeof f);
+    /* Section header block */
+    put32le(f + n, 0x0A0D0D0A);
+    put32le(f + n + 4, 28);
+    put32le(f + n + 8, 0x1A2B3C4D);
+    f[n + 12] = 1;
+    put32le(f + n + 16, 0xFFFFFFFF);
+    put32le(f + n + 20, 0xFFFFFFFF);
+    put32le(f + n + 24, 28);
+    n += 28;
+    /* IDB 0: Ethernet, microseconds (no if_tsresol) */
+    put32le(f + n, 1);
+    put32le(f + n + 4, 20);
+    f[n + 8] = 1;
+    put32le(f + n + 16, 20);
+    n += 20;
+    /* IDB 1: Ethernet, if_tsresol 0 (10^0: one-second ticks), then opt_endofopt */
+    put32le(f + n, 1);
+    put32le(f + n + 4, 32);
+    f[n + 8] = 1;
+    f[n + 16] = 9; /* if_tsresol, length 1, value 0, 3 bytes of padding */
+    f[n + 18] = 1;
+    put32le(f + n + 28, 32);
+    n += 32;
+    /* One EPB per interface: 2^64-1 microseconds, and 2^63 seconds (time_t INT64_MIN) */
+    for (uint32_t ifc = 0; ifc < 2; ifc++) {
+        uint32_t blen = 32 + padded;
+        put32le(f + n, 6);
+        put32le(f + n + 4, blen);
+        put32le(f + n + 8, ifc);
+        put32le(f + n + 12, ifc == 0 ? 0xFFFFFFFF : 0x80000000);
+        put32le(f + n + 16, ifc == 0 ? 0xFFFFFFFF : 0);
+        put32le(f + n + 20, plen);
+        put32le(f + n + 24, plen);
+        memcpy(f + n + 28, pkt, plen);
+        put32le(f + n + 28 + padded, blen);
+        n += blen;
+    }
+
+    FILE *fp = fopen(paths[0], "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(f, 1, n, fp), n);
+    fclose(fp);
+
+    memset(&r, 0, sizeof r);
+    ck_assert_int_eq(run_files(&r, files, 1, NULL, 0), CAPTURE_OK);
+    ck_assert_int_eq(r.npkts, 2);
+    ck_assert_int_eq(r.pkt[0].ts_us, 2000000000000LL * 1000000);
+    ck_assert_int_eq(r.pkt[1].ts_us, -2000000000000LL * 1000000);
+}
+END_TEST
+
 /* Through the real analyzer: frame numbers continue across files. */
 struct an_rec {
     struct wst_analyzer *an;
@@ -589,6 +655,7 @@ static Suite *capture_suite(void)
     tcase_add_test(tf, read_missing_and_unsupported);
     tcase_add_test(tf, read_consumer_stops);
     tcase_add_test(tf, read_pcapng);
+    tcase_add_test(tf, read_pcapng_huge_timestamps);
     tcase_add_test(tf, read_into_analyzer);
     suite_add_tcase(s, tf);
     return s;
