@@ -37,7 +37,7 @@ CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
 # The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
 CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c src/http.c src/wshs.c src/sniff.c src/app.c src/wsapp.c src/wsframe.c src/wsmsg.c src/pmd.c
 # The front end: options, libpcap capture, sinks.
-APP_SRCS  := src/capture.c src/outbuf.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
+APP_SRCS  := src/capture.c src/outbuf.c src/report.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -47,7 +47,7 @@ LIBCORE   := $(BUILD)/libwstap.a
 LIBAPP    := $(BUILD)/libwstapapp.a
 
 .PHONY: all run check deps deps-build unit golden corpus oracle follow install uninstall clean \
-        golden-update fmt http tcpanal upgrade wsmsg wsframes
+        golden-update fmt http tcpanal upgrade wsmsg wsframes zeekconn cli
 
 all: wstap
 
@@ -118,6 +118,12 @@ wsmsg: wstap
 
 wsframes: wstap
 	@sh tests/tshark-ws.sh
+
+zeekconn: wstap
+	@sh tests/zeek-conn.sh
+
+cli: wstap
+	@sh tests/cli.sh
 
 # make check: every test suite; tests/check.sh prints one "N passed, N failed" line at the end.
 check: deps

@@ -19,6 +19,9 @@ struct capture_ops {
     void (*set_link)(void *user, enum wst_link link);
     bool (*packet)(void *user, const struct wst_pkthdr *h, const uint8_t *data);
     void (*flush)(void *user);
+    /* Offline (may be NULL): every few thousand packets, the bytes read of all inputs so
+     * far and their total size (0 when unknown, e.g. standard input). */
+    void (*progress)(void *user, uint64_t done, uint64_t total);
 };
 
 struct capture_opts {

@@ -54,6 +54,9 @@ struct tcp_side {
     bool ts_ok;
     uint64_t bytes, pkts;
     uint64_t gap_bytes;
+    uint16_t hist_seen;           /* history letters already recorded for this side */
+    uint32_t hist_t, hist_g, hist_w; /* retransmissions, gaps, zero windows: counted so the
+                                        letter repeats at 1, 10, 100, ... (as in Zeek) */
     struct tcp_anal an;
     struct reasm rs; /* the byte stream this side sends */
 };
@@ -86,6 +89,8 @@ struct conn {
     struct app_conn *app; /* application layers, allocated with the first payload */
     bool app_refused;     /* the application-layer memory cap refused app */
     uint64_t first_frame;
+    uint8_t nhist;
+    char hist[WST_HISTORY_MAX + 1]; /* Zeek-style history: upper case client, lower server */
     struct tcp_side side[2];
 };
 
@@ -142,6 +147,8 @@ bool tcp_is_reuse(const struct conn *c, const struct pkt *p);
 void tcp_conn_inherit_syn(struct wst_analyzer *a, struct conn *c, const struct conn *old,
                           const struct pkt *p);
 void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p);
+/* Record history letter L (Zeek's S H A D F R T G W, upper case) for side s. */
+void tcp_hist(struct conn *c, int s, char L);
 /* End of a connection's tracking: emits tcp.open (when pending) and tcp.close if not yet. */
 void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how);
 

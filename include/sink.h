@@ -9,12 +9,34 @@
 #include "outbuf.h"
 #include "wstap/wstap.h"
 
+/* The timeline's time column, as tcpdump's -t options. */
+enum sink_ts {
+    SINK_TS_REL = 0, /* default (and -ttttt): seconds since the first packet */
+    SINK_TS_NONE,    /* -t: no time */
+    SINK_TS_EPOCH,   /* -tt: seconds since the epoch */
+    SINK_TS_DELTA,   /* -ttt: seconds since the previous line */
+    SINK_TS_DATE,    /* -tttt: date and time of day (local time, TZ) */
+};
+
+/* What the timeline remembers between lines (-ttt). */
+struct sink_state {
+    bool have_prev;
+    int64_t prev_us;
+};
+
 /* How much the sinks show. */
 struct sink_opts {
     size_t text_payload_max; /* payload preview bytes in the timeline; 0 = all */
     size_t json_payload_max; /* payload bytes in ws.message; 0 = all */
     bool hex;                /* -x: hex dump of message payloads in the timeline */
     bool frames;             /* -v: ws.frame lines in the timeline */
+    enum sink_ts ts;         /* the time column */
+    bool color;              /* ANSI colours in the timeline */
+    struct sink_state *st;   /* needed for SINK_TS_DELTA; may be NULL otherwise */
+    /* Called inside the timeline's end-of-capture block, before the packet totals (the
+     * per-connection summary rows); may be NULL. */
+    void (*end_rows)(void *ctx, struct outbuf *ob);
+    void *end_ctx;
 };
 
 extern const struct sink_opts sink_opts_default;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ struct capture_ctx {
     void *user;
     uint64_t delivered; /* packets handed over, for -c */
     bool stop;          /* count reached or the consumer asked to stop */
+    uint64_t bytes_before, bytes_total; /* offline progress: files done, all files */
 };
 
 enum wst_link capture_link_from_dlt(int dlt)
@@ -225,6 +227,12 @@ static int capture_read_file(struct capture_ctx *ctx, const char *path, bool *fi
         int r = pcap_next_ex(p, &ph, &data);
         if (r == 1) {
             capture_deliver(ctx, ph, data);
+            if (ctx->ops->progress && (ctx->delivered & 4095) == 0) {
+                FILE *f = pcap_file(p);
+                long pos = f ? ftell(f) : -1;
+                ctx->ops->progress(ctx->user, ctx->bytes_before + (pos > 0 ? (uint64_t)pos : 0),
+                                   ctx->bytes_total);
+            }
         } else if (r == PCAP_ERROR_BREAK) {
             break; /* end of file */
         } else if (r == 0) {
@@ -248,9 +256,17 @@ static enum capture_status capture_run_offline(struct capture_ctx *ctx)
     bool any_read = false;
     bool any_failed = false;
 
+    for (size_t i = 0; i < o->nfiles; i++) {
+        struct stat sb;
+        if (strcmp(o->files[i], "-") != 0 && stat(o->files[i], &sb) == 0 && S_ISREG(sb.st_mode))
+            ctx->bytes_total += (uint64_t)sb.st_size;
+    }
     for (size_t i = 0; i < o->nfiles && !ctx->stop && !capture_stop_flag; i++) {
         bool filter_failed = false;
         int r = capture_read_file(ctx, o->files[i], &filter_failed);
+        struct stat sb;
+        if (strcmp(o->files[i], "-") != 0 && stat(o->files[i], &sb) == 0 && S_ISREG(sb.st_mode))
+            ctx->bytes_before += (uint64_t)sb.st_size;
         /* A filter that does not compile on the first input is a usage error: stop now. */
         if (filter_failed && !any_read)
             return CAPTURE_FAILED;
@@ -409,7 +425,7 @@ out_close:
 enum capture_status capture_run(const struct capture_opts *o, const struct capture_ops *ops,
                                 void *user, struct wst_capture_stats *stats)
 {
-    struct capture_ctx ctx = {o, ops, user, 0, false};
+    struct capture_ctx ctx = {o, ops, user, 0, false, 0, 0};
     struct sigaction old[2];
     enum capture_status st;
 

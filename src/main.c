@@ -8,15 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "outbuf.h"
+#include "report.h"
 #include "sink.h"
 #include "streams.h"
 #include "wstap/wstap.h"
 
-enum { MAIN_EXIT_OK = 0, MAIN_EXIT_ERROR = 2 };
+enum { MAIN_EXIT_OK = 0, MAIN_EXIT_FINDINGS = 1, MAIN_EXIT_ERROR = 2 };
 
 #define MAIN_MAX_FLOWS_CAP (1u << 24)
 #define MAIN_IDLE_MAX_S 1000000000ULL /* about 31 years */
@@ -35,7 +37,12 @@ enum main_long_opt {
     OPT_MAX_MESSAGE,
     OPT_MAX_APP_TOTAL,
     OPT_WS_PORT,
+    OPT_COLOR,
+    OPT_STRICT,
+    OPT_FAIL_ON,
 };
+
+enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct main_opts {
     const char **files;
@@ -67,6 +74,11 @@ struct main_opts {
     uint64_t max_app_total;
     uint16_t ws_ports[8];
     size_t nws_ports;
+    int tflags;     /* how many -t */
+    uint64_t only_conn; /* -C: 0 for all */
+    enum main_color color;
+    const char **fail_on; /* --fail-on lists and --strict ("strict"), in order */
+    size_t nfail_on;
 };
 
 /* What the event callback and the capture callbacks share. */
@@ -75,7 +87,15 @@ struct main_app {
     struct outbuf *out;
     bool json;
     bool quiet;
+    uint64_t only_conn;
     struct sink_opts sink;
+    struct sink_state st;
+    struct report *report;
+    /* progress line on stderr */
+    bool progress;
+    bool progress_shown;
+    uint64_t packets;
+    struct timespec started, last_progress;
 };
 
 static void main_usage(FILE *f)
@@ -99,8 +119,15 @@ static void main_usage(FILE *f)
           "  -B KIB               kernel capture buffer size in KiB\n"
           "  -Z USER              switch to USER right after opening the interface\n"
           "Output:\n"
-          "  -q                   quiet: only connection close lines and the summary\n"
+          "  -q                   quiet: only the summary (with --json: tcp.close and\n"
+          "                       capture.end)\n"
           "      --json           one JSON object per event and line (see wstap(1))\n"
+          "  -C ID                only connection ID (as in c1, or 1)\n"
+          "  -t                   no time column; -tt seconds since the epoch, -ttt since\n"
+          "                       the previous line, -tttt date and time, -ttttt (the\n"
+          "                       default) since the first packet\n"
+          "      --color[=WHEN]   colour the timeline: auto (default: a terminal and no\n"
+          "                       NO_COLOR), always, never\n"
           "  -v                   also show every WebSocket frame in the timeline\n"
           "  -x                   hex dump of message payloads in the timeline\n"
           "      --payload-max N  payload bytes shown per message (timeline default 120,\n"
@@ -116,6 +143,11 @@ static void main_usage(FILE *f)
           "                       there too (default 16777216)\n"
           "      --max-app-total N bytes held by HTTP and WebSocket decoding in all\n"
           "                       connections (default 268435456)\n"
+          "CI:\n"
+          "      --strict         exit 1 if an upgrade failed, or on any ws.error or\n"
+          "                       retransmission with different content\n"
+          "      --fail-on LIST   exit 1 if one of these findings holds, e.g.\n"
+          "                       upgrade,ws-error,retransmissions>10,close!=1000\n"
           "WebSocket:\n"
           "      --ws-port PORT   treat streams to server PORT as WebSocket even without a\n"
           "                       captured handshake (repeatable, up to 8)\n"
@@ -123,7 +155,7 @@ static void main_usage(FILE *f)
           "  -h, --help           this help\n"
           "      --version        print the version of wstap and libpcap\n"
           "FILTER is a pcap-filter(7) expression; its words are joined with spaces.\n"
-          "Exit status: 0 success, 2 usage or input error.\n",
+          "Exit status: 0 success, 1 a --strict or --fail-on finding, 2 usage or input error.\n",
           f);
 }
 
@@ -255,18 +287,25 @@ out_close:
     return buf;
 }
 
-/* -q keeps one line per connection (its close) and the summary. */
-static bool main_quiet_shows(enum wst_ev_type t)
+/* -q keeps the summary (and, in JSON, one line per connection: its close). */
+static bool main_quiet_shows(const struct main_app *app, enum wst_ev_type t)
 {
-    return t == WST_EV_TCP_CLOSE || t == WST_EV_CAPTURE_END;
+    return t == WST_EV_CAPTURE_END || (app->json && t == WST_EV_TCP_CLOSE);
 }
+
+static void main_progress_clear(struct main_app *app);
 
 static void main_on_event(const struct wst_event *ev, void *user)
 {
     struct main_app *app = user;
 
-    if (app->quiet && !main_quiet_shows(ev->type))
+    if (app->only_conn && ev->conn != app->only_conn && ev->type != WST_EV_CAPTURE_END)
         return;
+    report_event(app->report, ev);
+    if (app->quiet && !main_quiet_shows(app, ev->type))
+        return;
+    if (ev->type == WST_EV_CAPTURE_END)
+        main_progress_clear(app);
     if (app->json)
         sink_json_event(app->out, &app->sink, ev);
     else
@@ -282,8 +321,55 @@ static void main_on_link(void *user, enum wst_link link)
 static bool main_on_packet(void *user, const struct wst_pkthdr *h, const uint8_t *data)
 {
     struct main_app *app = user;
+    app->packets++;
     wst_packet(app->an, h, data);
     return !outbuf_failed(app->out);
+}
+
+static double main_elapsed(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* The progress line: wall-clock time is used only here, on stderr, never in the output. */
+static void main_on_progress(void *user, uint64_t done, uint64_t total)
+{
+    struct main_app *app = user;
+    struct timespec now;
+
+    if (!app->progress || clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return;
+    if (main_elapsed(&app->last_progress, &now) < 0.25)
+        return;
+    app->last_progress = now;
+    double secs = main_elapsed(&app->started, &now);
+    if (secs < 0.5)
+        return; /* a short run shows nothing */
+    double rate = secs > 0 ? (double)app->packets / secs : 0;
+    if (total > 0 && done <= total)
+        fprintf(stderr, "\r\033[Kwstap: %.1f of %.1f MB (%.0f%%), %" PRIu64 " packets, %.0f packets/s",
+                (double)done / 1e6, (double)total / 1e6, 100.0 * (double)done / (double)total,
+                app->packets, rate);
+    else
+        fprintf(stderr, "\r\033[Kwstap: %.1f MB, %" PRIu64 " packets, %.0f packets/s",
+                (double)done / 1e6, app->packets, rate);
+    fflush(stderr);
+    app->progress_shown = true;
+}
+
+static void main_progress_clear(struct main_app *app)
+{
+    if (app->progress_shown) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        app->progress_shown = false;
+    }
+}
+
+static void main_end_rows(void *ctx, struct outbuf *ob)
+{
+    struct main_app *app = ctx;
+    report_put_summary(app->report, ob);
 }
 
 static void main_on_flush(void *user)
@@ -317,12 +403,16 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"max-app-total", required_argument, NULL, OPT_MAX_APP_TOTAL},
         {"ws-port", required_argument, NULL, OPT_WS_PORT},
+        {"color", optional_argument, NULL, OPT_COLOR},
+        {"colour", optional_argument, NULL, OPT_COLOR},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {NULL, 0, NULL, 0},
     };
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qvxh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qvxhtC:", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             o->files[o->nfiles++] = optarg;
@@ -368,6 +458,35 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             break;
         case 'q':
             o->quiet = true;
+            break;
+        case 't':
+            o->tflags++;
+            break;
+        case 'C': {
+            const char *id = optarg[0] == 'c' ? optarg + 1 : optarg;
+            if (main_parse_u64(id, 1, UINT64_MAX, &o->only_conn) < 0) {
+                main_usage_error("-C: invalid connection id '%s' (c1, or 1)", optarg);
+                return -1;
+            }
+            break;
+        }
+        case OPT_COLOR:
+            if (!optarg || strcmp(optarg, "auto") == 0) {
+                o->color = COLOR_AUTO;
+            } else if (strcmp(optarg, "always") == 0) {
+                o->color = COLOR_ALWAYS;
+            } else if (strcmp(optarg, "never") == 0) {
+                o->color = COLOR_NEVER;
+            } else {
+                main_usage_error("--color: '%s' is not auto, always or never", optarg);
+                return -1;
+            }
+            break;
+        case OPT_STRICT:
+            o->fail_on[o->nfail_on++] = "strict";
+            break;
+        case OPT_FAIL_ON:
+            o->fail_on[o->nfail_on++] = optarg;
             break;
         case OPT_JSON:
             o->json = true;
@@ -515,7 +634,10 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     memset(&app, 0, sizeof app);
     o.files = calloc((size_t)argc + 1, sizeof *o.files);
-    if (!o.files) {
+    o.fail_on = calloc((size_t)argc + 1, sizeof *o.fail_on);
+    if (!o.files || !o.fail_on) {
+        free(o.files);
+        free(o.fail_on);
         fprintf(stderr, "wstap: out of memory\n");
         return MAIN_EXIT_ERROR;
     }
@@ -571,9 +693,40 @@ int main(int argc, char **argv)
         lim.ws_ports[i] = o.ws_ports[i];
     lim.hash_seed = main_random_seed();
 
+    app.report = report_new();
+    if (!app.report) {
+        fprintf(stderr, "wstap: out of memory\n");
+        goto out_free_filter;
+    }
+    for (size_t i = 0; i < o.nfail_on; i++) {
+        char err[256];
+        if (report_add_rules(app.report, o.fail_on[i], err, sizeof err) < 0) {
+            main_usage_error("--fail-on: %s", err);
+            goto out_free_report;
+        }
+    }
     app.json = o.json;
     app.quiet = o.quiet;
+    app.only_conn = o.only_conn;
     app.sink = sink_opts_default;
+    app.sink.st = &app.st;
+    app.sink.end_rows = main_end_rows;
+    app.sink.end_ctx = &app;
+    {
+        static const enum sink_ts tmodes[] = {SINK_TS_REL, SINK_TS_NONE, SINK_TS_EPOCH,
+                                              SINK_TS_DELTA, SINK_TS_DATE, SINK_TS_REL};
+        app.sink.ts = tmodes[o.tflags > 5 ? 5 : o.tflags];
+    }
+    if (!o.json) {
+        const char *nc = getenv("NO_COLOR");
+        const char *term = getenv("TERM");
+        app.sink.color = o.color == COLOR_ALWAYS ||
+                         (o.color == COLOR_AUTO && isatty(STDOUT_FILENO) && !(nc && nc[0]) &&
+                          !(term && strcmp(term, "dumb") == 0));
+    }
+    app.progress = !o.iface && isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &app.started);
+    app.last_progress = app.started;
     app.sink.hex = o.hex;
     app.sink.frames = o.verbose;
     if (o.have_payload_max)
@@ -581,7 +734,7 @@ int main(int argc, char **argv)
     app.an = wst_new(&lim, main_on_event, &app);
     if (!app.an) {
         fprintf(stderr, "wstap: out of memory\n");
-        goto out_free_filter;
+        goto out_free_report;
     }
     if (o.streams_dir) {
         streams = streams_open(o.streams_dir, stderr);
@@ -603,13 +756,15 @@ int main(int argc, char **argv)
     co.count = o.count;
     co.user = o.user;
     co.err = stderr;
-    static const struct capture_ops ops = {main_on_link, main_on_packet, main_on_flush};
+    static const struct capture_ops ops = {main_on_link, main_on_packet, main_on_flush,
+                                           main_on_progress};
 
     enum capture_status st = capture_run(&co, &ops, &app, &stats);
     if (st != CAPTURE_FAILED) {
         wst_finish(app.an, &stats);
         rc = st == CAPTURE_OK ? MAIN_EXIT_OK : MAIN_EXIT_ERROR;
     }
+    main_progress_clear(&app);
     outbuf_flush(app.out);
     if (outbuf_failed(app.out)) {
         /* A reader that went away (wstap ... | head) is not worth a message. */
@@ -620,13 +775,19 @@ int main(int argc, char **argv)
 
     if (streams_close(streams) < 0)
         rc = MAIN_EXIT_ERROR;
+    /* Findings decide the status only when the run itself succeeded. */
+    if (st != CAPTURE_FAILED && report_failed(app.report, stderr) && rc == MAIN_EXIT_OK)
+        rc = MAIN_EXIT_FINDINGS;
 out_free_analyzer:
     wst_free(app.an);
+out_free_report:
+    report_free(app.report);
 out_free_filter:
     free(filter);
 out_free_out:
     free(app.out);
 out_free_files:
     free(o.files);
+    free(o.fail_on);
     return rc;
 }

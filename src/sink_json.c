@@ -275,6 +275,7 @@ static void json_put_close(struct outbuf *ob, const struct wst_ev_close *e)
         sep = ",";
     }
     outbuf_putc(ob, '}');
+    json_key_str(ob, "history", e->history ? e->history : "");
 }
 
 static void json_put_packet_error(struct outbuf *ob, const struct wst_ev_packet_error *e)

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "sink.h"
 #include "utf8.h"
@@ -83,13 +84,52 @@ static void text_put_endpoint(struct outbuf *ob, const struct wst_endpoint *ep)
 }
 
 /* "1.234567 #20 c1 " -- time since the first packet, frame (padded to line up), connection. */
-static void text_put_prefix(struct outbuf *ob, const struct wst_event *ev)
+static void text_put_time(struct outbuf *ob, const struct sink_opts *so, const struct wst_event *ev)
+{
+    switch (so->ts) {
+    case SINK_TS_REL:
+        sink_put_fixed(ob, ev->rel_us, 6);
+        break;
+    case SINK_TS_NONE:
+        return;
+    case SINK_TS_EPOCH:
+        sink_put_fixed(ob, ev->ts_us, 6);
+        break;
+    case SINK_TS_DELTA: {
+        int64_t d = 0;
+        if (so->st) {
+            if (so->st->have_prev)
+                d = ev->ts_us - so->st->prev_us;
+            so->st->have_prev = true;
+            so->st->prev_us = ev->ts_us;
+        }
+        sink_put_fixed(ob, d, 6);
+        break;
+    }
+    case SINK_TS_DATE: {
+        int64_t sec = ev->ts_us >= 0 ? ev->ts_us / 1000000 : -((-ev->ts_us + 999999) / 1000000);
+        int64_t us = ev->ts_us - sec * 1000000;
+        time_t t = (time_t)sec;
+        struct tm tm;
+        char buf[64];
+        if (localtime_r(&t, &tm) && strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) > 0)
+            outbuf_printf(ob, "%s.%06" PRId64, buf, us);
+        else
+            sink_put_fixed(ob, ev->ts_us, 6);
+        break;
+    }
+    }
+    outbuf_putc(ob, ' ');
+}
+
+static void text_put_prefix(struct outbuf *ob, const struct sink_opts *so,
+                            const struct wst_event *ev)
 {
     char frame[24];
 
-    sink_put_fixed(ob, ev->rel_us, 6);
+    text_put_time(ob, so, ev);
     snprintf(frame, sizeof frame, "#%" PRIu64, ev->frame);
-    outbuf_printf(ob, " %-3s ", frame); /* longer numbers push the rest of the line right */
+    outbuf_printf(ob, "%-3s ", frame); /* longer numbers push the rest of the line right */
     if (ev->conn != 0)
         outbuf_printf(ob, "c%" PRIu64 " ", ev->conn);
 }
@@ -260,9 +300,12 @@ static void text_put_anomaly(struct outbuf *ob, const struct wst_event *ev)
     case WST_AN_WINDOW_FULL:
     case WST_AN_WINDOW_UPDATE:
     case WST_AN_ZERO_WINDOW_PROBE:
-        outbuf_printf(ob, ", win %" PRIu64, e->win);
-        if (e->win_shift < 0)
-            outbuf_puts(ob, " (scale unknown)");
+        if (e->win_shift > 0)
+            outbuf_printf(ob, ", window %" PRIu32 " -> %" PRIu64 " B (scaled x%" PRIu64 ")",
+                          (uint32_t)e->win_raw, e->win, (uint64_t)1 << e->win_shift);
+        else
+            outbuf_printf(ob, ", window %" PRIu64 " B%s", e->win,
+                          e->win_shift < 0 ? " (scale unknown)" : "");
         break;
     default:
         break;
@@ -368,11 +411,14 @@ static void text_put_count(struct outbuf *ob, const char *label, uint64_t n)
 }
 
 /* The end-of-input summary block. */
-static void text_put_capture_end(struct outbuf *ob, const struct wst_event *ev)
+static void text_put_capture_end(struct outbuf *ob, const struct sink_opts *so,
+                                 const struct wst_event *ev)
 {
     const struct wst_ev_capture_end *e = &ev->u.end;
 
     outbuf_puts(ob, "end of capture\n");
+    if (so->end_rows)
+        so->end_rows(so->end_ctx, ob);
     outbuf_printf(ob, "  %-22s %" PRIu64 " (%" PRIu64 " %s)\n", "packets", e->packets, e->bytes,
                   text_plural(e->bytes, "byte", "bytes"));
     text_put_count(ob, "TCP connections", e->tcp_conns);
@@ -388,7 +434,10 @@ static void text_put_capture_end(struct outbuf *ob, const struct wst_event *ev)
     }
 }
 
-const struct sink_opts sink_opts_default = {120, 4096, false, false};
+const struct sink_opts sink_opts_default = {
+    .text_payload_max = 120,
+    .json_payload_max = 4096,
+};
 
 static void text_put_wstr(struct outbuf *ob, struct wst_str v)
 {
@@ -631,7 +680,7 @@ static void text_put_hexdump(struct outbuf *ob, const struct sink_opts *so, cons
 {
     size_t n = so->text_payload_max && len > so->text_payload_max ? so->text_payload_max : len;
     for (size_t off = 0; off < n; off += 16) {
-        outbuf_printf(ob, "\t0x%04zx: ", off);
+        outbuf_printf(ob, "        0x%04zx: ", off);
         for (size_t i = 0; i < 16; i++) {
             if (off + i < n)
                 outbuf_printf(ob, "%02x", p[off + i]);
@@ -713,11 +762,70 @@ static void text_put_ws_error(struct outbuf *ob, const struct wst_event *ev)
     outbuf_putc(ob, '\n');
 }
 
+/* The colour of an event's text (after the prefix): red for what failed, yellow for TCP
+ * trouble, green for what was established, dim for frames; NULL for none. */
+static const char *text_color(const struct wst_event *ev)
+{
+    switch (ev->type) {
+    case WST_EV_WS_FAIL:
+    case WST_EV_WS_ERROR:
+    case WST_EV_HTTP_ERROR:
+    case WST_EV_PACKET_ERROR:
+        return "\033[1;31m";
+    case WST_EV_TCP_CLOSE:
+        return ev->u.close.how == WST_CLOSE_RST || ev->u.close.how == WST_CLOSE_EVICTED
+                   ? "\033[31m"
+                   : NULL;
+    case WST_EV_TCP_ANOMALY:
+    case WST_EV_TCP_GAP:
+        return "\033[33m";
+    case WST_EV_TCP_OPEN:
+    case WST_EV_WS_OPEN:
+        return "\033[32m";
+    case WST_EV_HTTP_REQUEST:
+    case WST_EV_HTTP_RESPONSE:
+        return "\033[1m";
+    case WST_EV_WS_CONTROL:
+        return "\033[36m";
+    case WST_EV_WS_FRAME:
+        return "\033[2m";
+    default:
+        return NULL;
+    }
+}
+
+/* End the colour before the line's newline (when it is still in the buffer). */
+static void text_color_end(struct outbuf *ob)
+{
+    static const char reset[] = "\033[0m";
+    if (ob->len > 0 && ob->buf[ob->len - 1] == '\n') {
+        ob->len--;
+        outbuf_puts(ob, reset);
+        outbuf_putc(ob, '\n');
+    } else {
+        outbuf_puts(ob, reset);
+    }
+}
+
+static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
+                           const struct wst_event *ev);
+
 void sink_text_event(struct outbuf *ob, const struct sink_opts *so, const struct wst_event *ev)
 {
     if (ev->type == WST_EV_WS_FRAME && !so->frames)
         return;
-    text_put_prefix(ob, ev);
+    text_put_prefix(ob, so, ev);
+    const char *color = so->color ? text_color(ev) : NULL;
+    if (color)
+        outbuf_puts(ob, color);
+    text_put_event(ob, so, ev);
+    if (color)
+        text_color_end(ob);
+}
+
+static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
+                           const struct wst_event *ev)
+{
     switch (ev->type) {
     case WST_EV_TCP_SYN:
         text_put_syn(ob, ev);
@@ -772,7 +880,7 @@ void sink_text_event(struct outbuf *ob, const struct sink_opts *so, const struct
         text_put_packet_error(ob, ev);
         break;
     case WST_EV_CAPTURE_END:
-        text_put_capture_end(ob, ev);
+        text_put_capture_end(ob, so, ev);
         break;
     case WST_EV__COUNT:
         outbuf_putc(ob, '\n');

@@ -51,6 +51,7 @@ static void rs_gap(void *ctx, uint64_t off, uint64_t len)
 {
     struct rs_ctx *x = ctx;
     x->c->side[x->side].gap_bytes += len;
+    tcp_hist(x->c, x->side, 'G');
     an_stream_gap(x->a, x->c, x->side, off, len);
 }
 
@@ -71,8 +72,41 @@ void tcp_conn_init(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
     ep_from(&c->ep[1 - snd], p->family, p->dst, p->dport);
 }
 
+/* Zeek's conn.log history: each of S (SYN), H (SYN-ACK), A (pure ACK), D (data), F (FIN)
+ * and R (RST) once per side, in order of first appearance; T (retransmission), G (gap) and
+ * W (zero window) again at the 1st, 10th, 100th, ... time. Client letters upper case,
+ * server lower case. Bounded at WST_HISTORY_MAX letters. */
+void tcp_hist(struct conn *c, int s, char L)
+{
+    struct tcp_side *side = &c->side[s];
+    uint32_t *cnt = L == 'T' ? &side->hist_t : L == 'G' ? &side->hist_g : L == 'W' ? &side->hist_w
+                                                                                     : NULL;
+    if (cnt) {
+        uint32_t n = ++*cnt;
+        while (n % 10 == 0)
+            n /= 10;
+        if (n != 1)
+            return; /* not a power of ten */
+    } else {
+        static const char letters[] = "SHADFR";
+        const char *q = strchr(letters, L);
+        if (!q || L == '\0')
+            return;
+        uint16_t bit = (uint16_t)(1u << (q - letters));
+        if (side->hist_seen & bit)
+            return;
+        side->hist_seen |= bit;
+    }
+    if (c->nhist >= WST_HISTORY_MAX)
+        return;
+    c->hist[c->nhist++] = s == SIDE_C ? L : (char)(L | 0x20);
+    c->hist[c->nhist] = '\0';
+}
+
 static void conn_swap_roles(struct conn *c)
 {
+    for (uint8_t i = 0; i < c->nhist; i++)
+        c->hist[i] ^= 0x20; /* the other side's letters: flip the case */
     struct wst_endpoint ep = c->ep[0];
     c->ep[0] = c->ep[1];
     c->ep[1] = ep;
@@ -183,6 +217,7 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
         RS_OUT(out, x);
         reasm_flush(&c->side[side].rs, &a->pool, &out);
     }
+    c->hist[c->nhist] = '\0';
 
     enum wst_close_by by;
     enum wst_teardown teardown = conn_teardown(c, &by);
@@ -208,6 +243,7 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
     memcpy(cl->anomalies, c->anomalies, sizeof cl->anomalies);
     cl->gap_bytes_c2s = c->side[SIDE_C].gap_bytes;
     cl->gap_bytes_s2c = c->side[SIDE_S].gap_bytes;
+    cl->history = c->hist;
     c->phase = PH_CLOSED;
     an_emit(a, &ev);
     app_free(c);
@@ -347,6 +383,9 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
 
     uint32_t dup_num;
     if (p->flags & TCPF_SYN) {
+        tcp_hist(c, s, (p->flags & TCPF_ACK) ? 'H' : 'S');
+        if (p->payload_len > 0)
+            tcp_hist(c, s, 'D');
         handle_syn(a, c, p, s);
         unsigned fl = tcp_analyze(a, c, s, p, &dup_num);
         tcp_emit_anomalies(a, c, s, p, fl, dup_num);
@@ -370,7 +409,14 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
         side = &c->side[s];
         peer = &c->side[1 - s];
     }
+    if (p->payload_len > 0)
+        tcp_hist(c, s, 'D');
+    else if ((p->flags & (TCPF_ACK | TCPF_FIN | TCPF_RST)) == TCPF_ACK)
+        tcp_hist(c, s, 'A');
+    if (p->flags & TCPF_FIN)
+        tcp_hist(c, s, 'F');
     if (p->flags & TCPF_RST) {
+        tcp_hist(c, s, 'R');
         tcp_emit_anomalies(a, c, s, p, fl, dup_num);
         side->rst_seen = true;
         side->end_ts = a->now;

@@ -69,6 +69,11 @@ static void emit_anomaly(struct wst_analyzer *a, struct conn *c, int s, const st
         an->nsack++;
     }
     c->anomalies[kind]++;
+    if (kind == WST_AN_RETRANSMISSION || kind == WST_AN_FAST_RETRANSMISSION ||
+        kind == WST_AN_SPURIOUS_RETRANSMISSION)
+        tcp_hist(c, s, 'T');
+    else if (kind == WST_AN_ZERO_WINDOW)
+        tcp_hist(c, s, 'W');
     an_emit(a, &ev);
 }
 

@@ -2,7 +2,8 @@
 # check.sh - every test suite in order: unit, golden, corpus, tshark oracle, tshark follow,
 # tshark TCP analysis, tshark http,
 # WebSocket upgrades and messages against the generators' records, WebSocket frames against
-# tshark and the corpus peers.
+# tshark and the corpus peers, connection history against Zeek, the command line and
+# terminal safety.
 # Usage: tests/check.sh UNIT_BIN...   (make check passes the Check binaries)
 # Each suite prints its own results and ends with "NAME: N passed, N failed"; this script adds
 # them up and ends with exactly one line "N passed, N failed". It exits non-zero when a check
@@ -52,6 +53,8 @@ run_suite http tests/tshark-http.sh
 run_suite upgrade tests/upgrade-expect.sh
 run_suite wsmsg tests/ws-sidecar.sh
 run_suite wsframes tests/tshark-ws.sh
+run_suite zeekconn tests/zeek-conn.sh
+run_suite cli tests/cli.sh
 
 [ -n "$bad_suites" ] && echo "failing suites:$bad_suites"
 echo "$total_p passed, $total_f failed"

@@ -202,6 +202,20 @@ def verify_frag(ctx, conn, lines):
     return verify_tshark_inflate(ctx, conn, lines, need_fragmented)
 
 
+def need_nul(msg, c, d, tval):
+    """tshark's length is that of the text up to its first NUL byte."""
+    text = msg.get('text')
+    if text is None or '\x00' not in text:
+        return 'not a text message with a NUL byte'
+    if tval != str(len(text.split('\x00', 1)[0].encode('utf-8'))):
+        return 'tshark length %s is not the length before the NUL' % tval
+    return None
+
+
+def verify_nul(ctx, conn, lines):
+    return verify_tshark_inflate(ctx, conn, lines, need_nul)
+
+
 def verify_empty(ctx, conn, lines):
     return verify_tshark_inflate(ctx, conn, lines, need_empty)
 
@@ -314,6 +328,18 @@ EXPLAINED = [
                'bytes. tshark 4.0 inflates it to nothing and then, having no decompressed '
                'buffer, dissects the compressed byte itself as the payload. node-ws delivered '
                'an empty Buffer (the sidecar), as wstap reports.',
+    },
+    {
+        'capture': 'pcaps/ws-hostile.pcap', 'conn': 1, 'check': 'tshark',
+        'pattern': r'(c2s|s2c) message #3: decoded len: wstap 32, tshark 3',
+        'count': 2, 'verify': verify_nul,
+        'what': 'the text "nul\\x00 bs..." (32 bytes, a NUL at byte 3), both directions: '
+                'tshark reports 3 bytes of text',
+        'right': 'wstap',
+        'why': 'RFC 6455 5.6: a text message is any valid UTF-8, and U+0000 is valid UTF-8. '
+               'tshark 4.0 takes the length of websocket.payload.text as a C string, up to the '
+               'NUL; python3-websockets sent (sidecar) and echoed all 32 bytes, as wstap '
+               'decodes them.',
     },
     {
         'capture': 'zeek/websocket_compressed.pcap', 'conn': None,

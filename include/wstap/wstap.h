@@ -54,6 +54,7 @@ struct wst_endpoint {
 };
 
 #define WST_MAX_SACK 4
+#define WST_HISTORY_MAX 31 /* letters kept in a connection's history */
 #define WST_MAX_UNKNOWN_OPTS 8
 
 /* TCP options of one segment. Absent numeric options are -1. */
@@ -304,6 +305,7 @@ struct wst_ev_close {
     int64_t duration_us;
     uint64_t anomalies[WST_AN__COUNT]; /* per kind, both directions */
     uint64_t gap_bytes_c2s, gap_bytes_s2c;
+    const char *history; /* Zeek conn.log-style history, e.g. "ShADadFf" (see wstap(1)) */
 };
 
 struct wst_ev_packet_error {

@@ -2,7 +2,7 @@
 # gen-ws-python.sh - record a WebSocket exchange between a python3-websockets
 # echo server and client (tests/gen/ws_py.py) over loopback.
 #
-# Usage (as root):  tests/gen/gen-ws-python.sh plain|deflate|ipv6|pcapng
+# Usage (as root):  tests/gen/gen-ws-python.sh plain|deflate|ipv6|pcapng|hostile
 #
 #   plain   -> pcaps/ws-python-plain.pcap    127.0.0.1:18081, compression=None:
 #              short text, 300-byte text (16-bit length), 70000-byte binary
@@ -14,19 +14,24 @@
 #   ipv6    -> pcaps/ws-ipv6.pcap            [::1]:18083, small plain exchange
 #   pcapng  -> pcaps/ws-pcapng.pcapng        127.0.0.1:18084, small plain
 #              exchange captured by dumpcap (pcapng)
+#   hostile -> pcaps/ws-hostile.pcap         127.0.0.1:18085, permessage-deflate:
+#              texts, a binary, a ping and a close reason full of terminal escape
+#              sequences, C0/C1 controls, bidi overrides and (binary) invalid UTF-8;
+#              the timeline must show them escaped (tests/cli_check.py)
 #
 # Each also writes pcaps/NAME.sent.jsonl (frames sent, see README.md) and
 # pcaps/NAME.meta.json.  Finishes in a few seconds.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-variant="${1:?usage: $0 plain|deflate|ipv6|pcapng}"
+variant="${1:?usage: $0 plain|deflate|ipv6|pcapng|hostile}"
 host=127.0.0.1; urlhost=127.0.0.1; comp=none; ext=pcap
 case "$variant" in
     plain)   name=ws-python-plain;   port=18081; scen=plain ;;
     deflate) name=ws-python-deflate; port=18082; scen=deflate; comp=deflate ;;
     ipv6)    name=ws-ipv6;           port=18083; scen=small; host=::1; urlhost='[::1]' ;;
     pcapng)  name=ws-pcapng;         port=18084; scen=small; ext=pcapng ;;
+    hostile) name=ws-hostile;        port=18085; scen=hostile; comp=deflate ;;
     *) echo "unknown variant $variant" >&2; exit 2 ;;
 esac
 
@@ -65,6 +70,9 @@ meta = {
         "deflate": "python3-websockets echo, permessage-deflate with context takeover",
         "ipv6": "python3-websockets echo over ::1, compression=None",
         "pcapng": "python3-websockets echo, compression=None, captured by dumpcap as pcapng",
+        "hostile": "python3-websockets echo, permessage-deflate, payloads and close reason "
+                   "full of terminal escape sequences, controls, bidi overrides and (binary) "
+                   "invalid UTF-8",
     }[variant],
     "server": {"addr": host, "port": int(port), "software": "python3-websockets"},
     "client": {"software": "python3-websockets"},

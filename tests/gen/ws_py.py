@@ -10,7 +10,7 @@ Uses Debian's python3-websockets (10.x); run with /usr/bin/python3.
 
   ws_py.py client --url URL --scenario NAME [--compression none|deflate]
                   --log FILE [--meta FILE]
-      Runs a scripted exchange (scenarios: plain, deflate, small, proxy),
+      Runs a scripted exchange (scenarios: plain, deflate, small, proxy, hostile),
       waiting for each echo before sending the next message.  Logs the
       frames it sent, plus the frames the server's library sent on its own
       (pong, close reply; marked "auto": true), and writes the handshake's
@@ -116,6 +116,23 @@ def scenario(name):
             ("text", "ünïcödé via proxy ✓"),
         ]
         close = (1000, "proxy test done")
+    elif name == "hostile":
+        # Payloads an attacker would send to take over the terminal of whoever reads a
+        # capture: ANSI/VT escape sequences (clear screen, cursor moves, colours, OSC window
+        # title with BEL, DCS), C0 controls (NUL, BS, CR, DEL), the 8-bit CSI as U+009B, bidi
+        # overrides (U+202E), line separators (U+2028) and a BOM; in binary messages also
+        # invalid UTF-8 (0xff 0xfe, overlong 0xc0 0xaf, lone continuation bytes, a cut
+        # sequence). Sent by python3-websockets like any other message.
+        items = [
+            ("text", "\x1b[2J\x1b[H\x1b[31mred alert\x1b[0m cleared your screen"),
+            ("text", "title \x1b]0;pwned by a packet\x07 and \x1bP+q544e\x1b\\ dcs"),
+            ("text", "nul\x00 bs\x08\x08\x08 cr\r del\x7f tab\t vt\x0b ff\x0c"),
+            ("text", "c1 csi \u009b31m bidi \u202eevil\u202c sep\u2028line bom\ufeff end"),
+            ("binary", b"\xff\xfe invalid \xc0\xaf overlong \x80\x81 lone \xe2\x82 cut "
+                       b"\x1b[5m blink \x1b]2;bin title\x07"),
+            ("ping", b"ping \x1b[1A up"),
+        ]
+        close = (4000, "bye \x1b[31mred\x1b[0m \u202eclose")
     else:
         raise SystemExit(f"unknown scenario {name}")
     return items, close

@@ -216,13 +216,14 @@ START_TEST(json_close_fin)
     ev.u.close.anomalies[WST_AN_RETRANSMISSION] = 3;
     ev.u.close.anomalies[WST_AN_DUP_ACK] = 1;
     ev.u.close.gap_bytes_s2c = 100;
+    ev.u.close.history = "ShADadTtfF";
     sink_json_event(ob, &sink_opts_default, &ev);
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.close\",\"t\":1.234567,\"frame\":20,\"conn\":1,"
                               "\"how\":\"fin\",\"by\":\"client\",\"teardown\":\"4way\","
                               "\"bytes_c2s\":517,\"bytes_s2c\":2048,\"pkts_c2s\":9,"
                               "\"pkts_s2c\":8,\"duration\":1.234517,\"gap_bytes_c2s\":0,"
                               "\"gap_bytes_s2c\":100,\"anomalies\":{\"retransmission\":3,"
-                              "\"dup_ack\":1}}\n");
+                              "\"dup_ack\":1},\"history\":\"ShADadTtfF\"}\n");
 }
 END_TEST
 
@@ -238,7 +239,7 @@ START_TEST(json_close_nulls)
                               "\"how\":\"open\",\"by\":null,\"teardown\":null,"
                               "\"bytes_c2s\":517,\"bytes_s2c\":2048,\"pkts_c2s\":9,"
                               "\"pkts_s2c\":8,\"duration\":0.000000,\"gap_bytes_c2s\":0,"
-                              "\"gap_bytes_s2c\":0,\"anomalies\":{}}\n");
+                              "\"gap_bytes_s2c\":0,\"anomalies\":{},\"history\":\"\"}\n");
 }
 END_TEST
 
@@ -530,8 +531,16 @@ START_TEST(text_anomaly_and_gap)
     ev.u.anomaly.seq = 10;
     ev.u.anomaly.win_shift = -1;
     sink_text_event(ob, &sink_opts_default, &ev);
-    ck_assert_str_eq(taken(), "0.005000 #9  c1 < zero window seq 10 len 0, win 0 (scale "
+    ck_assert_str_eq(taken(), "0.005000 #9  c1 < zero window seq 10 len 0, window 0 B (scale "
                               "unknown)\n");
+    /* a scaled window shows the field, the bytes and the factor */
+    ev.u.anomaly.kind = WST_AN_WINDOW_UPDATE;
+    ev.u.anomaly.win_raw = 260;
+    ev.u.anomaly.win_shift = 8;
+    ev.u.anomaly.win = 66560;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    ck_assert_str_eq(taken(), "0.005000 #9  c1 < window update seq 10 len 0, window 260 -> "
+                              "66560 B (scaled x256)\n");
     ev = mkev(WST_EV_TCP_GAP, 6000, 10, 1, WST_DIR_C2S);
     ev.u.gap.seq = 1449;
     ev.u.gap.len = 1448;
@@ -646,6 +655,54 @@ START_TEST(text_hostile_strings)
 END_TEST
 
 /* ---- fixed-point numbers ---- */
+
+/* -t, -tt, -ttt, -tttt: the time column as tcpdump's. */
+START_TEST(text_time_modes)
+{
+    struct sink_opts so = sink_opts_default;
+    struct sink_state st = {false, 0};
+    struct wst_event ev = mkev(WST_EV_TCP_GAP, 250, 7, 1, WST_DIR_C2S);
+    ev.u.gap.seq = 1;
+    ev.u.gap.len = 10;
+
+    so.ts = SINK_TS_NONE;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_int_eq(strncmp(taken(), "#7  c1 > ", 9), 0);
+    so.ts = SINK_TS_EPOCH;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_int_eq(strncmp(taken(), "1700000000.000250 #7  c1 ", 25), 0);
+    so.ts = SINK_TS_DELTA;
+    so.st = &st;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_int_eq(strncmp(taken(), "0.000000 #7 ", 12), 0);
+    ev.ts_us += 1500;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_int_eq(strncmp(taken(), "0.001500 #7 ", 12), 0);
+    so.ts = SINK_TS_DATE;
+    sink_text_event(ob, &so, &ev); /* make check runs with TZ=UTC; the format holds anywhere */
+    const char *t = taken();
+    ck_assert_int_eq((int)strlen(t) > 27, 1);
+    ck_assert(t[4] == '-' && t[7] == '-' && t[10] == ' ' && t[13] == ':' && t[19] == '.');
+    ck_assert_int_eq(strncmp(t + 19, ".001750 #7 ", 11), 0);
+}
+END_TEST
+
+/* --color: the event's text is wrapped, the reset comes before the newline. */
+START_TEST(text_color)
+{
+    struct sink_opts so = sink_opts_default;
+    so.color = true;
+    struct wst_event ev = mkopen();
+    sink_text_event(ob, &so, &ev);
+    const char *t = taken();
+    ck_assert_ptr_nonnull(strstr(t, " c1 \033[32mopen  client "));
+    size_t n = strlen(t);
+    ck_assert_str_eq(t + n - 5, "\033[0m\n");
+    so.color = false;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_ptr_null(strchr(taken(), '\033'));
+}
+END_TEST
 
 START_TEST(fixed_numbers)
 {
@@ -803,6 +860,8 @@ static Suite *sink_suite(void)
     tcase_add_test(tt, term_c1_bidi_invalid);
     tcase_add_test(tt, text_hostile_strings);
     tcase_add_test(tt, fixed_numbers);
+    tcase_add_test(tt, text_time_modes);
+    tcase_add_test(tt, text_color);
     suite_add_tcase(s, tt);
 
     TCase *to = tcase_create("outbuf");

@@ -283,6 +283,37 @@ START_TEST(test_midstream_roles)
 }
 END_TEST
 
+/* Zeek-style history: letters in order of first appearance, client upper case. */
+START_TEST(test_history)
+{
+    struct rig r;
+    rig_init(&r, NULL);
+    handshake(&r, s_opts, sizeof s_opts);
+    tx(&r, true, ISN_C + 1, ISN_S + 1, TCPF_ACK | TCPF_PSH, NULL, 0, "hello", 10);
+    tx(&r, false, ISN_S + 1, ISN_C + 6, TCPF_ACK, NULL, 0, NULL, 10);
+    tx(&r, false, ISN_S + 1, ISN_C + 6, TCPF_ACK | TCPF_PSH, NULL, 0, "world", 10);
+    /* the same client data again: one retransmission, T */
+    tx(&r, true, ISN_C + 1, ISN_S + 6, TCPF_ACK | TCPF_PSH, NULL, 0, "hello", 10);
+    tx(&r, false, ISN_S + 6, ISN_C + 6, TCPF_ACK | TCPF_FIN, NULL, 0, NULL, 10);
+    tx(&r, true, ISN_C + 6, ISN_S + 7, TCPF_ACK | TCPF_FIN, NULL, 0, NULL, 10);
+    tx(&r, false, ISN_S + 7, ISN_C + 7, TCPF_ACK, NULL, 0, NULL, 10);
+    const struct wst_event *cl = evlog_find(&r.log, WST_EV_TCP_CLOSE, 0);
+    ck_assert_ptr_nonnull(cl);
+    ck_assert_str_eq(cl->u.close.history, "ShADadTfF");
+    rig_free(&r);
+
+    /* midstream: the lone ACK is recorded before the roles are known and flips with them */
+    rig_init(&r, NULL);
+    tx(&r, true, 9000, 7000, TCPF_ACK, NULL, 0, NULL, 0);
+    tx(&r, false, 7000, 9000, TCPF_ACK | TCPF_PSH, NULL, 0, "GET / HTTP/1.1\r\n", 10);
+    tx(&r, false, 7016, 9000, TCPF_ACK | TCPF_RST, NULL, 0, NULL, 10);
+    cl = evlog_find(&r.log, WST_EV_TCP_CLOSE, 0);
+    ck_assert_ptr_nonnull(cl);
+    ck_assert_str_eq(cl->u.close.history, "aDR");
+    rig_free(&r);
+}
+END_TEST
+
 START_TEST(test_port_reuse)
 {
     struct rig r;
@@ -442,6 +473,7 @@ static Suite *tcp_suite(void)
     tcase_add_test(tc, test_half_close_at_end);
     tcase_add_test(tc, test_rst);
     tcase_add_test(tc, test_midstream_roles);
+    tcase_add_test(tc, test_history);
     tcase_add_test(tc, test_port_reuse);
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_max_flows_eviction);

@@ -3,6 +3,7 @@
 #define WSTAP_TEST_UTIL_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 /* Events copied out of the callback (pointers inside are not kept). */
 struct evlog {
     struct wst_event ev[256];
+    char hist[256][WST_HISTORY_MAX + 1]; /* tcp.close history, copied */
     int n;
 };
 
@@ -21,6 +23,11 @@ static inline void evlog_fn(const struct wst_event *ev, void *user)
         log->ev[log->n] = *ev;
         log->ev[log->n].client = NULL;
         log->ev[log->n].server = NULL;
+        if (ev->type == WST_EV_TCP_CLOSE) {
+            snprintf(log->hist[log->n], sizeof log->hist[0], "%s",
+                     ev->u.close.history ? ev->u.close.history : "");
+            log->ev[log->n].u.close.history = log->hist[log->n];
+        }
         log->n++;
     }
 }

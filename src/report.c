@@ -1,0 +1,627 @@
+/* report.c - per-connection summary rows and the --fail-on conditions (see report.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "sink.h"
+
+enum ws_state { WS_NONE, WS_OPEN, WS_FAILED, WS_MIDSTREAM };
+
+struct row {
+    bool used, closed;
+    struct wst_endpoint client, server;
+    int64_t duration_us;
+    uint64_t bytes[2], pkts[2], gap_bytes[2];
+    enum wst_close_how how;
+    enum wst_close_by by;
+    enum wst_teardown teardown;
+    uint64_t retrans, anomalies, overlap;
+    char history[WST_HISTORY_MAX + 1];
+    uint32_t http_req, http_resp, http_err;
+    int worst_status; /* highest HTTP status answered, 0 none */
+    enum ws_state ws;
+    enum wst_ws_fail fail;
+    enum wst_compression comp;
+    uint64_t text[2], binary[2], ping, pong;
+    uint64_t comp_wire, comp_len; /* compressed messages: bytes on the wire, inflated */
+    int close_code[2];            /* -1: no close frame; 1005: close frame without a code */
+    uint32_t ws_err;
+    const char *first_err; /* a static kind name */
+    bool tls, h2;
+};
+
+/* Counters --fail-on can test. */
+enum fact {
+    F_UPGRADE,
+    F_WS_ERROR,
+    F_INFLATE,
+    F_OVERLAP,
+    F_RETRANS,
+    F_GAPS,
+    F_RST,
+    F_HTTP_ERROR,
+    F_PACKET_ERROR,
+    F_ANOMALIES,
+    F_EVICTED,
+    F_DROPS,
+    F__COUNT,
+    F_CLOSE = F__COUNT, /* values, not counts */
+    F_STATUS,
+};
+
+static const struct {
+    const char *name;
+    const char *what; /* for the failure line */
+} facts[] = {
+    [F_UPGRADE] = {"upgrade", "failed WebSocket upgrade(s)"},
+    [F_WS_ERROR] = {"ws-error", "ws.error event(s)"},
+    [F_INFLATE] = {"inflate", "message(s) that could not be inflated"},
+    [F_OVERLAP] = {"overlap", "retransmission(s) with different content"},
+    [F_RETRANS] = {"retransmissions", "retransmission(s)"},
+    [F_GAPS] = {"gaps", "stream gap(s) never captured"},
+    [F_RST] = {"rst", "connection(s) reset"},
+    [F_HTTP_ERROR] = {"http-error", "http.error event(s)"},
+    [F_PACKET_ERROR] = {"packet-error", "packet.error event(s)"},
+    [F_ANOMALIES] = {"anomalies", "TCP anomalies"},
+    [F_EVICTED] = {"evicted", "connection(s) evicted from the full table"},
+    [F_DROPS] = {"drops", "packet(s) dropped by the kernel or interface"},
+    [F_CLOSE] = {"close", "WebSocket close code(s)"},
+    [F_STATUS] = {"status", "HTTP response status(es)"},
+};
+#define NFACTS (sizeof facts / sizeof facts[0])
+
+enum op { OP_GT, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE };
+static const char *const op_str[] = {">", ">=", "<", "<=", "=", "!="};
+
+struct rule {
+    unsigned fact;
+    enum op op;
+    uint64_t n;
+    /* value rules: how many values matched, and the first */
+    uint64_t matched;
+    uint64_t first_conn, first_frame;
+    int64_t first_value;
+};
+
+struct report {
+    struct row *rows;
+    size_t nrows, cap;
+    uint64_t more_conns; /* connections beyond REPORT_MAX_ROWS */
+    uint64_t count[F__COUNT];
+    uint64_t first_conn[F__COUNT], first_frame[F__COUNT];
+    struct rule rules[REPORT_MAX_RULES];
+    size_t nrules;
+    uint64_t http_req, http_resp, ws_msgs, ws_fail, ws_err;
+};
+
+struct report *report_new(void)
+{
+    return calloc(1, sizeof(struct report));
+}
+
+void report_free(struct report *r)
+{
+    if (!r)
+        return;
+    free(r->rows);
+    free(r);
+}
+
+static bool op_holds(enum op op, int64_t v, uint64_t n)
+{
+    if (v < 0)
+        return op == OP_NE || op == OP_LT || op == OP_LE;
+    uint64_t u = (uint64_t)v;
+    switch (op) {
+    case OP_GT:
+        return u > n;
+    case OP_GE:
+        return u >= n;
+    case OP_LT:
+        return u < n;
+    case OP_LE:
+        return u <= n;
+    case OP_EQ:
+        return u == n;
+    case OP_NE:
+        return u != n;
+    }
+    return false;
+}
+
+static int add_rule(struct report *r, const char *item, size_t len, char *err, size_t errlen)
+{
+    size_t nl = 0;
+    while (nl < len && item[nl] != '>' && item[nl] != '<' && item[nl] != '=' && item[nl] != '!')
+        nl++;
+    if (nl == 6 && memcmp(item, "strict", 6) == 0 && nl == len) {
+        static const char strict[] = "upgrade,ws-error,overlap";
+        return report_add_rules(r, strict, err, errlen);
+    }
+    unsigned f = 0;
+    while (f < NFACTS && !(strlen(facts[f].name) == nl && memcmp(facts[f].name, item, nl) == 0))
+        f++;
+    if (f == NFACTS) {
+        snprintf(err, errlen, "unknown finding '%.*s' (one of upgrade, ws-error, inflate, "
+                              "overlap, retransmissions, gaps, rst, http-error, packet-error, "
+                              "anomalies, evicted, drops, close, status)",
+                 (int)(nl > 40 ? 40 : nl), item);
+        return -1;
+    }
+    struct rule ru = {.fact = f, .op = OP_GT, .n = 0};
+    if (nl < len) {
+        const char *o = item + nl;
+        size_t rest = len - nl, ol;
+        if (rest >= 2 && (memcmp(o, ">=", 2) == 0 || memcmp(o, "<=", 2) == 0 ||
+                          memcmp(o, "!=", 2) == 0 || memcmp(o, "==", 2) == 0))
+            ol = 2;
+        else if (o[0] == '>' || o[0] == '<' || o[0] == '=')
+            ol = 1;
+        else
+            ol = 0;
+        if (ol == 0) {
+            snprintf(err, errlen, "'%.*s': expected >, >=, <, <=, = or != after %s",
+                     (int)(len > 40 ? 40 : len), item, facts[f].name);
+            return -1;
+        }
+        ru.op = o[0] == '>' ? (ol == 2 ? OP_GE : OP_GT)
+                : o[0] == '<' ? (ol == 2 ? OP_LE : OP_LT)
+                : o[0] == '!' ? OP_NE
+                              : OP_EQ;
+        char num[24];
+        size_t dl = rest - ol;
+        if (dl == 0 || dl >= sizeof num) {
+            snprintf(err, errlen, "'%.*s': expected a number after %s%s",
+                     (int)(len > 40 ? 40 : len), item, facts[f].name, op_str[ru.op]);
+            return -1;
+        }
+        memcpy(num, o + ol, dl);
+        num[dl] = '\0';
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(num, &end, 10);
+        if (errno || *end || num[0] < '0' || num[0] > '9') {
+            snprintf(err, errlen, "'%.*s': '%s' is not a number", (int)(len > 40 ? 40 : len),
+                     item, num);
+            return -1;
+        }
+        ru.n = v;
+    } else if (f >= F__COUNT) {
+        snprintf(err, errlen, "'%s' needs a comparison, e.g. %s", facts[f].name,
+                 f == F_CLOSE ? "close!=1000" : "status>=500");
+        return -1;
+    }
+    if (r->nrules == REPORT_MAX_RULES) {
+        snprintf(err, errlen, "at most %d conditions", REPORT_MAX_RULES);
+        return -1;
+    }
+    r->rules[r->nrules++] = ru;
+    return 0;
+}
+
+int report_add_rules(struct report *r, const char *list, char *err, size_t errlen)
+{
+    const char *p = list;
+    for (;;) {
+        const char *q = strchr(p, ',');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        if (len == 0) {
+            snprintf(err, errlen, "empty condition in '%.60s'", list);
+            return -1;
+        }
+        if (add_rule(r, p, len, err, errlen) < 0)
+            return -1;
+        if (!q)
+            return 0;
+        p = q + 1;
+    }
+}
+
+static struct row *row_get(struct report *r, uint64_t conn)
+{
+    if (conn == 0)
+        return NULL;
+    if (conn > REPORT_MAX_ROWS) {
+        if (conn > REPORT_MAX_ROWS + r->more_conns)
+            r->more_conns = conn - REPORT_MAX_ROWS;
+        return NULL;
+    }
+    if (conn > r->cap) {
+        size_t nc = r->cap ? r->cap : 64;
+        while (nc < conn)
+            nc *= 2;
+        if (nc > REPORT_MAX_ROWS)
+            nc = REPORT_MAX_ROWS;
+        struct row *n = realloc(r->rows, nc * sizeof *n);
+        if (!n)
+            return NULL; /* the row is left out; the findings are still counted */
+        memset(n + r->cap, 0, (nc - r->cap) * sizeof *n);
+        r->rows = n;
+        r->cap = nc;
+    }
+    if (conn > r->nrows)
+        r->nrows = conn;
+    struct row *w = &r->rows[conn - 1];
+    if (!w->used) {
+        w->used = true;
+        w->close_code[0] = w->close_code[1] = -1;
+    }
+    return w;
+}
+
+static void count(struct report *r, enum fact f, uint64_t n, const struct wst_event *ev)
+{
+    if (n == 0)
+        return;
+    if (r->count[f] == 0) {
+        r->first_conn[f] = ev->conn;
+        r->first_frame[f] = ev->frame;
+    }
+    r->count[f] += n;
+}
+
+static void value(struct report *r, enum fact f, int64_t v, const struct wst_event *ev)
+{
+    for (size_t i = 0; i < r->nrules; i++) {
+        struct rule *ru = &r->rules[i];
+        if (ru->fact != (unsigned)f || !op_holds(ru->op, v, ru->n))
+            continue;
+        if (ru->matched++ == 0) {
+            ru->first_conn = ev->conn;
+            ru->first_frame = ev->frame;
+            ru->first_value = v;
+        }
+    }
+}
+
+static int dir_ix(enum wst_dir d)
+{
+    return d == WST_DIR_S2C ? 1 : 0;
+}
+
+void report_event(struct report *r, const struct wst_event *ev)
+{
+    struct row *w = row_get(r, ev->conn);
+    int d = dir_ix(ev->dir);
+
+    switch (ev->type) {
+    case WST_EV_TCP_OPEN:
+        if (w) {
+            if (ev->client)
+                w->client = *ev->client;
+            if (ev->server)
+                w->server = *ev->server;
+        }
+        break;
+    case WST_EV_TCP_ANOMALY: {
+        enum wst_anomaly k = ev->u.anomaly.kind;
+        bool re = k == WST_AN_RETRANSMISSION || k == WST_AN_FAST_RETRANSMISSION ||
+                  k == WST_AN_SPURIOUS_RETRANSMISSION;
+        count(r, F_ANOMALIES, 1, ev);
+        if (re)
+            count(r, F_RETRANS, 1, ev);
+        if (k == WST_AN_OVERLAP_MISMATCH)
+            count(r, F_OVERLAP, 1, ev);
+        if (w) {
+            w->anomalies++;
+            w->retrans += re;
+            w->overlap += k == WST_AN_OVERLAP_MISMATCH;
+        }
+        break;
+    }
+    case WST_EV_TCP_GAP:
+        count(r, F_GAPS, 1, ev);
+        break;
+    case WST_EV_TCP_CLOSE: {
+        const struct wst_ev_close *c = &ev->u.close;
+        if (c->how == WST_CLOSE_RST)
+            count(r, F_RST, 1, ev);
+        if (!w)
+            break;
+        if (ev->client)
+            w->client = *ev->client;
+        if (ev->server)
+            w->server = *ev->server;
+        w->closed = true;
+        w->how = c->how;
+        w->by = c->by;
+        w->teardown = c->teardown;
+        w->duration_us = c->duration_us;
+        w->bytes[0] = c->bytes_c2s;
+        w->bytes[1] = c->bytes_s2c;
+        w->pkts[0] = c->pkts_c2s;
+        w->pkts[1] = c->pkts_s2c;
+        w->gap_bytes[0] = c->gap_bytes_c2s;
+        w->gap_bytes[1] = c->gap_bytes_s2c;
+        snprintf(w->history, sizeof w->history, "%s", c->history ? c->history : "");
+        /* RFC 6455 7.1.5: a WebSocket connection closed without any close frame is 1006. */
+        if ((w->ws == WS_OPEN || w->ws == WS_MIDSTREAM) && w->close_code[0] < 0 &&
+            w->close_code[1] < 0 && c->how != WST_CLOSE_OPEN)
+            value(r, F_CLOSE, 1006, ev);
+        break;
+    }
+    case WST_EV_HTTP_REQUEST:
+        r->http_req++;
+        if (w)
+            w->http_req++;
+        break;
+    case WST_EV_HTTP_RESPONSE:
+        r->http_resp++;
+        value(r, F_STATUS, ev->u.http.status, ev);
+        if (w) {
+            w->http_resp++;
+            if (ev->u.http.status > w->worst_status)
+                w->worst_status = ev->u.http.status;
+        }
+        break;
+    case WST_EV_HTTP_ERROR:
+        count(r, F_HTTP_ERROR, 1, ev);
+        if (w)
+            w->http_err++;
+        break;
+    case WST_EV_TLS_HELLO:
+        if (w)
+            w->tls = true;
+        break;
+    case WST_EV_H2_PREFACE:
+        if (w)
+            w->h2 = true;
+        break;
+    case WST_EV_WS_OPEN:
+        if (w) {
+            w->ws = WS_OPEN;
+            w->comp = ev->u.ws_open.compression;
+        }
+        break;
+    case WST_EV_WS_FAIL:
+        r->ws_fail++;
+        count(r, F_UPGRADE, 1, ev);
+        if (w) {
+            w->ws = WS_FAILED;
+            w->fail = ev->u.ws_fail.reason;
+        }
+        break;
+    case WST_EV_WS_FRAME:
+        break;
+    case WST_EV_WS_MESSAGE: {
+        const struct wst_ev_ws_message *m = &ev->u.ws_message;
+        r->ws_msgs++;
+        if (!w)
+            break;
+        if (w->ws == WS_NONE)
+            w->ws = WS_MIDSTREAM;
+        if (m->opcode == WST_WS_TEXT)
+            w->text[d]++;
+        else
+            w->binary[d]++;
+        if (m->compressed) {
+            w->comp_wire += m->wire_len;
+            w->comp_len += m->len;
+        }
+        break;
+    }
+    case WST_EV_WS_CONTROL: {
+        const struct wst_ev_ws_control *c = &ev->u.ws_control;
+        if (c->opcode == WST_WS_CLOSE) {
+            int code = c->code < 0 ? 1005 : c->code; /* RFC 6455 7.1.5 */
+            value(r, F_CLOSE, code, ev);
+            if (w && w->close_code[d] < 0)
+                w->close_code[d] = code;
+        }
+        if (!w)
+            break;
+        if (w->ws == WS_NONE)
+            w->ws = WS_MIDSTREAM;
+        w->ping += c->opcode == WST_WS_PING;
+        w->pong += c->opcode == WST_WS_PONG;
+        break;
+    }
+    case WST_EV_WS_ERROR: {
+        const char *k = ev->u.ws_error.kind;
+        r->ws_err++;
+        count(r, F_WS_ERROR, 1, ev);
+        if (k && (strcmp(k, "inflate_error") == 0 || strcmp(k, "lost_context") == 0))
+            count(r, F_INFLATE, 1, ev);
+        if (w) {
+            if (w->ws_err++ == 0)
+                w->first_err = k;
+        }
+        break;
+    }
+    case WST_EV_PACKET_ERROR:
+        count(r, F_PACKET_ERROR, 1, ev);
+        break;
+    case WST_EV_CAPTURE_END:
+        count(r, F_EVICTED, ev->u.end.evicted, ev);
+        if (ev->u.end.have_stats)
+            count(r, F_DROPS, ev->u.end.dropped + ev->u.end.ifdropped, ev);
+        break;
+    case WST_EV_TCP_SYN:
+    case WST_EV__COUNT:
+        break;
+    }
+}
+
+static const char *close_words(enum wst_close_how how)
+{
+    switch (how) {
+    case WST_CLOSE_FIN:
+        return "fin";
+    case WST_CLOSE_RST:
+        return "rst";
+    case WST_CLOSE_TIMEOUT:
+        return "timeout";
+    case WST_CLOSE_OPEN:
+        return "open";
+    case WST_CLOSE_EVICTED:
+        return "evicted";
+    }
+    return "?";
+}
+
+static void put_close_code(struct outbuf *ob, int code)
+{
+    if (code < 0)
+        outbuf_putc(ob, '-');
+    else
+        outbuf_printf(ob, "%d", code);
+}
+
+/* Why a connection counts as having ended badly; "" when it did not. */
+static void put_problems(struct outbuf *ob, const struct row *w)
+{
+    const char *sep = " -- BAD: ";
+#define PROBLEM(...)                                                                            \
+    do {                                                                                       \
+        outbuf_puts(ob, sep);                                                                  \
+        outbuf_printf(ob, __VA_ARGS__);                                                        \
+        sep = ", ";                                                                            \
+    } while (0)
+    if (w->ws == WS_FAILED)
+        PROBLEM("upgrade failed (%s)", wst_ws_fail_name(w->fail));
+    if (w->how == WST_CLOSE_RST)
+        PROBLEM("reset by %s", w->by == WST_BY_CLIENT ? "client" : "server");
+    if (w->how == WST_CLOSE_EVICTED)
+        PROBLEM("evicted");
+    if (w->gap_bytes[0] || w->gap_bytes[1])
+        PROBLEM("%" PRIu64 " B not captured", w->gap_bytes[0] + w->gap_bytes[1]);
+    if (w->overlap)
+        PROBLEM("%" PRIu64 " inconsistent retransmission%s", w->overlap,
+                w->overlap == 1 ? "" : "s");
+    if (w->ws_err)
+        PROBLEM("%" PRIu32 " WebSocket error%s (%s)", w->ws_err, w->ws_err == 1 ? "" : "s",
+                w->first_err ? w->first_err : "?");
+    if (w->http_err)
+        PROBLEM("%" PRIu32 " HTTP error%s", w->http_err, w->http_err == 1 ? "" : "s");
+    if (w->worst_status >= 500)
+        PROBLEM("HTTP %d", w->worst_status);
+    for (int d = 0; d < 2; d++) {
+        int c = w->close_code[d];
+        if (c >= 0 && c != 1000 && c != 1001 && (d == 0 || c != w->close_code[0]))
+            PROBLEM("close %d", c);
+    }
+    if ((w->ws == WS_OPEN || w->ws == WS_MIDSTREAM) && w->close_code[0] < 0 &&
+        w->close_code[1] < 0 && w->how != WST_CLOSE_OPEN)
+        PROBLEM("no WebSocket close (1006)");
+#undef PROBLEM
+    if (sep[1] == '-')
+        outbuf_puts(ob, " -- ok");
+}
+
+static void put_row(struct outbuf *ob, uint64_t id, const struct row *w)
+{
+    char cb[WST_EP_STRLEN], sb[WST_EP_STRLEN];
+
+    wst_endpoint_str(&w->client, cb, sizeof cb);
+    wst_endpoint_str(&w->server, sb, sizeof sb);
+    outbuf_printf(ob, "  c%-4" PRIu64 " %s > %s  ", id, cb, sb);
+    sink_put_fixed(ob, (w->duration_us + 500) / 1000, 3);
+    outbuf_printf(ob, " s, %" PRIu64 " B > %" PRIu64 " B <, ", w->bytes[0], w->bytes[1]);
+    if (!w->closed) {
+        outbuf_puts(ob, "not closed");
+    } else {
+        outbuf_puts(ob, close_words(w->how));
+        static const char *const td[] = {
+            [WST_TEARDOWN_4WAY] = "4-way",
+            [WST_TEARDOWN_3WAY] = "3-way",
+            [WST_TEARDOWN_SIMULTANEOUS] = "simultaneous",
+            [WST_TEARDOWN_HALF] = "half-close",
+        };
+        if (w->teardown != WST_TEARDOWN_NONE && (size_t)w->teardown < sizeof td / sizeof td[0] &&
+            td[w->teardown])
+            outbuf_printf(ob, " %s", td[w->teardown]);
+        if (w->by != WST_BY_NONE)
+            outbuf_printf(ob, " by %s", wst_close_by_name(w->by));
+    }
+    outbuf_printf(ob, ", history %s", w->history[0] ? w->history : "-");
+    if (w->retrans || w->anomalies)
+        outbuf_printf(ob, ", %" PRIu64 " retrans, %" PRIu64 " anomalies", w->retrans,
+                      w->anomalies);
+    if (w->tls)
+        outbuf_puts(ob, ", TLS");
+    if (w->h2)
+        outbuf_puts(ob, ", HTTP/2");
+    if (w->http_req || w->http_resp)
+        outbuf_printf(ob, ", http %" PRIu32 " req %" PRIu32 " resp", w->http_req, w->http_resp);
+    switch (w->ws) {
+    case WS_NONE:
+        break;
+    case WS_FAILED:
+        outbuf_printf(ob, ", ws failed (%s)", wst_ws_fail_name(w->fail));
+        break;
+    case WS_OPEN:
+    case WS_MIDSTREAM:
+        outbuf_puts(ob, w->ws == WS_OPEN ? ", ws open" : ", ws midstream");
+        if (w->comp != WST_COMP_NONE)
+            outbuf_printf(ob, " %s", wst_compression_name(w->comp));
+        outbuf_printf(ob,
+                      ": text %" PRIu64 "/%" PRIu64 " binary %" PRIu64 "/%" PRIu64
+                      " ping %" PRIu64 " pong %" PRIu64,
+                      w->text[0], w->text[1], w->binary[0], w->binary[1], w->ping, w->pong);
+        if (w->comp_wire && w->comp_len) {
+            outbuf_printf(ob, ", deflate %" PRIu64 " -> %" PRIu64 " B (x", w->comp_wire,
+                          w->comp_len);
+            sink_put_fixed(ob, (int64_t)((w->comp_len * 100 + w->comp_wire / 2) / w->comp_wire),
+                           2);
+            outbuf_putc(ob, ')');
+        }
+        outbuf_puts(ob, ", close ");
+        put_close_code(ob, w->close_code[0]);
+        outbuf_putc(ob, '/');
+        put_close_code(ob, w->close_code[1]);
+        break;
+    }
+    put_problems(ob, w);
+    outbuf_putc(ob, '\n');
+}
+
+void report_put_summary(const struct report *r, struct outbuf *ob)
+{
+    uint64_t listed = 0;
+    for (size_t i = 0; i < r->nrows; i++)
+        listed += r->rows[i].used;
+    if (listed > 0) {
+        outbuf_puts(ob, "  connections (c2s/s2c; -- ok or -- BAD: why)\n");
+        for (size_t i = 0; i < r->nrows; i++)
+            if (r->rows[i].used)
+                put_row(ob, i + 1, &r->rows[i]);
+    }
+    if (r->more_conns)
+        outbuf_printf(ob, "  ... %" PRIu64 " more connections not listed (the summary keeps %d)\n",
+                      r->more_conns, REPORT_MAX_ROWS);
+    outbuf_printf(ob, "  %-22s %" PRIu64 " (%" PRIu64 " %s)\n", "HTTP requests", r->http_req,
+                  r->http_resp, r->http_resp == 1 ? "response" : "responses");
+    outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "WebSocket messages", r->ws_msgs);
+    outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "failed upgrades", r->ws_fail);
+    outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "WebSocket errors", r->ws_err);
+}
+
+bool report_failed(const struct report *r, FILE *err)
+{
+    bool failed = false;
+    for (size_t i = 0; i < r->nrules; i++) {
+        const struct rule *ru = &r->rules[i];
+        if (ru->fact < F__COUNT) {
+            uint64_t n = r->count[ru->fact];
+            if (!op_holds(ru->op, (int64_t)(n > INT64_MAX ? INT64_MAX : n), ru->n))
+                continue;
+            failed = true;
+            fprintf(err, "wstap: --fail-on %s%s%" PRIu64 ": %" PRIu64 " %s", facts[ru->fact].name,
+                    op_str[ru->op], ru->n, n, facts[ru->fact].what);
+            if (n && r->first_conn[ru->fact])
+                fprintf(err, ", first in c%" PRIu64 " at #%" PRIu64, r->first_conn[ru->fact],
+                        r->first_frame[ru->fact]);
+            fputc('\n', err);
+        } else if (ru->matched) {
+            failed = true;
+            fprintf(err,
+                    "wstap: --fail-on %s%s%" PRIu64 ": %" PRIu64 " %s matched, first %" PRId64
+                    " in c%" PRIu64 " at #%" PRIu64 "\n",
+                    facts[ru->fact].name, op_str[ru->op], ru->n, ru->matched,
+                    facts[ru->fact].what, ru->first_value, ru->first_conn, ru->first_frame);
+        }
+    }
+    return failed;
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""cli_check.py - the command line against its documentation, the CI exit statuses, and the
+terminal safety of the timeline.
+
+Usage: cli_check.py CORPUS_DIR
+Environment: WSTAP_BIN (default ./wstap).
+
+1. Every option --help lists (-x and --name) appears in man/wstap.1 (as \\-x / \\-\\-name),
+   and every option the man page documents under OPTIONS (".BI \\-x", ".B \\-\\-name", ...)
+   appears in --help; `wstap --version`'s version is the one in the man page's .TH line and
+   in include/wstap/wstap.h.
+2. Exit statuses (man page EXIT STATUS): 0 for a clean run, 1 when --strict or --fail-on
+   finds what it names (with one "wstap: --fail-on ..." line per condition on stderr), 2 for
+   a usage error, also when the --fail-on list does not parse; the status is computed from
+   facts of the pcaps/ captures that the generators recorded (pcaps/NAME.meta.json).
+3. Terminal safety: the timeline of every capture in pcaps/ and the corpus, with -v -x and
+   --payload-max 0 (everything shown), is valid UTF-8 and holds no C0 control byte but the
+   newline, no DEL, no C1 control (U+0080-U+009F), no bidirectional override or isolate and
+   no line/paragraph separator. pcaps/ws-hostile.pcap (payloads full of escape sequences and
+   invalid UTF-8, see tests/gen/README.md) must show those bytes escaped (\\x1b, \\u202e,
+   the binary message's invalid UTF-8 as hex): they are printed, not dropped.
+Prints "ok ..." / "FAIL ..." and ends with "cli: N passed, N failed".
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WSTAP = os.environ.get('WSTAP_BIN', os.path.join(REPO, 'wstap'))
+ENV = dict(os.environ, TZ='UTC', LC_ALL='C')
+P = F = 0
+
+
+def result(ok, what):
+    global P, F
+    if ok:
+        P += 1
+        print('ok ' + what)
+    else:
+        F += 1
+        print('FAIL ' + what)
+
+
+def run(args, **kw):
+    return subprocess.run([WSTAP] + args, capture_output=True, env=ENV, timeout=300, **kw)
+
+
+def check_docs():
+    helptext = run(['--help']).stdout.decode()
+    man = open(os.path.join(REPO, 'man', 'wstap.1'), encoding='utf-8').read()
+    short = set(re.findall(r'^\s+-([A-Za-z])\b', helptext, re.M))
+    short |= set(re.findall(r',\s+-([A-Za-z])\b', helptext))
+    long_ = set(re.findall(r'--([a-z][a-z-]*)', helptext))
+    for s in sorted(short):
+        result(('\\-' + s) in man, '--help option -%s is in man/wstap.1' % s)
+    for name in sorted(long_):
+        result(('\\-\\-' + name.replace('-', '\\-')) in man,
+               '--help option --%s is in man/wstap.1' % name)
+    opts = man.split('.SH OPTIONS', 1)[1].split('\n.SH ', 1)[0]
+    man_short = set(re.findall(r'^\.B[IR]* \\-([A-Za-z])\b', opts, re.M))
+    man_long = set(m.replace('\\-', '-') for m in
+                   re.findall(r'^\.B[IR]* \\-\\-((?:[a-z]|\\-)+)', opts, re.M))
+    for s in sorted(man_short):
+        result(re.search(r'(^|[\s,])-%s\b' % s, helptext, re.M) is not None,
+               'man page option -%s is in --help' % s)
+    for name in sorted(man_long):
+        result(('--' + name) in helptext, 'man page option --%s is in --help' % name)
+    ver = run(['--version']).stdout.decode().split('\n')[0]
+    m = re.match(r'wstap (\S+)$', ver)
+    th = re.search(r'^\.TH WSTAP 1 "[^"]*" "wstap ([^"]+)"', man, re.M)
+    hdr = re.search(r'#define WSTAP_VERSION "([^"]+)"',
+                    open(os.path.join(REPO, 'include', 'wstap', 'wstap.h')).read())
+    result(bool(m and th and hdr and m.group(1) == th.group(1) == hdr.group(1)),
+           '--version (%s) = man page .TH (%s) = WSTAP_VERSION (%s)' % (
+               m and m.group(1), th and th.group(1), hdr and hdr.group(1)))
+
+
+def meta(name):
+    with open(os.path.join(REPO, 'pcaps', name + '.meta.json'), encoding='utf-8') as f:
+        return json.load(f)
+
+
+def check_exit(name, args, want, stderr_re=None):
+    p = run(['-q', '-r', os.path.join(REPO, 'pcaps', name + '.pcap')] + args)
+    err = p.stderr.decode(errors='replace')
+    ok = p.returncode == want and (stderr_re is None or re.search(stderr_re, err, re.M))
+    if want != 1 and stderr_re is None:
+        ok = ok and err == ''
+    result(bool(ok), '%s %s: exit %d (want %d)%s' % (
+        name, ' '.join(args), p.returncode, want, (': ' + ' '.join(err.split())[:200]) if err else ''))
+
+
+def check_ci():
+    # a failure the generator recorded: the server reset the connection instead of answering
+    m = meta('upg-short-read')
+    failure = json.dumps(m).find('server') >= 0
+    check_exit('upg-short-read', ['--strict'], 1 if failure else 0,
+               r'^wstap: --fail-on upgrade>0: 1 failed WebSocket upgrade\(s\), first in c1 at #10$')
+    check_exit('upg-short-read', ['--fail-on', 'rst'], 1, r'^wstap: --fail-on rst>0: 1 ')
+    check_exit('upg-short-read', ['--fail-on', 'ws-error,overlap,gaps'], 0)
+    check_exit('ws-python-deflate', ['--strict'], 0)
+    check_exit('ws-python-deflate', ['--fail-on', 'close!=1000,status>=400,inflate'], 0)
+    # ws-frag-ping's client closes with 4001 (its sidecar records it)
+    codes = [json.loads(l).get('code') for l in
+             open(os.path.join(REPO, 'pcaps', 'ws-frag-ping.sent.jsonl'), encoding='utf-8')
+             if '"close"' in l]
+    check_exit('ws-frag-ping', ['--fail-on', 'close!=1000'], 1 if any(c != 1000 for c in codes)
+               else 0, r'^wstap: --fail-on close!=1000: 2 WebSocket close code\(s\) matched, '
+               r'first %d in c1' % codes[0])
+    check_exit('upg-400', ['--fail-on', 'status>=400'], 1,
+               r'^wstap: --fail-on status>=400: 1 HTTP response status\(es\) matched, first 400')
+    check_exit('upg-400', ['--fail-on', 'status>=500'], 0)
+    # the lossy bridge dropped segments: the sender retransmitted (13 in this capture)
+    check_exit('lossy-ws-recv', ['--fail-on', 'retransmissions>10'], 1,
+               r'^wstap: --fail-on retransmissions>10: 13 retransmission')
+    check_exit('lossy-ws-recv', ['--fail-on', 'retransmissions>=14'], 0)
+    check_exit('lossy-ws-recv', ['--fail-on', 'retransmissions>10', '--strict'], 1,
+               r'retransmissions>10')
+    for bad in ['bogus', 'close', 'retransmissions>', 'upgrade,,rst', 'rst>x']:
+        check_exit('lossy-ws-recv', ['--fail-on', bad], 2, r'^wstap: --fail-on: ')
+    # a corrupt input is 2 even when a finding holds
+    p = run(['--strict', '-r', os.path.join(REPO, 'pcaps', 'upg-short-read.pcap'), '-r',
+             '/nonexistent.pcap'])
+    result(p.returncode == 2, 'input error beats --strict: exit %d (want 2)' % p.returncode)
+
+
+UNSAFE = re.compile('[\x00-\x09\x0b-\x1f\x7f\u0080-\u009f\u200e\u200f\u2028-\u202e'
+                    '\u2066-\u2069\ufeff]')
+
+
+def check_term(corpus):
+    caps = sorted(glob.glob(os.path.join(REPO, 'pcaps', '*.pcap*')))
+    caps += sorted(glob.glob(os.path.join(corpus, '**', '*.pcap'), recursive=True))
+    caps += sorted(glob.glob(os.path.join(corpus, '**', '*.pcapng'), recursive=True))
+    bad = []
+    for c in caps:
+        out = run(['-v', '-x', '--payload-max', '0', '-r', c]).stdout
+        try:
+            text = out.decode('utf-8')
+        except UnicodeDecodeError as e:
+            bad.append('%s: not UTF-8 at byte %d' % (os.path.relpath(c, REPO), e.start))
+            continue
+        m = UNSAFE.search(text)
+        if m:
+            line = text.count('\n', 0, m.start()) + 1
+            bad.append('%s: U+%04X on line %d' % (os.path.relpath(c, REPO), ord(m.group()), line))
+    result(not bad and len(caps) > 50, 'timeline of %d captures (-v -x --payload-max 0) holds '
+           'no raw control byte%s' % (len(caps), (': ' + '; '.join(bad[:5])) if bad else ''))
+    hostile = os.path.join(REPO, 'pcaps', 'ws-hostile.pcap')
+    if not os.path.exists(hostile):
+        result(False, 'pcaps/ws-hostile.pcap exists')
+        return
+    text = run(['-v', '--payload-max', '0', '-r', hostile]).stdout.decode('utf-8', 'replace')
+    for esc in ['\\x1b[2J', '\\x1b]0;', '\\x07', '\\u202e', '\\u009b', '\\x00', '\\x7f',
+                '\\x08', 'ff fe 20 69 6e 76 61 6c 69 64']:
+        result(esc in text, 'ws-hostile timeline shows %s escaped' % esc)
+
+
+def main():
+    corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, '..', 'shared', 'corpus')
+    check_docs()
+    check_ci()
+    check_term(corpus)
+    print('cli: %d passed, %d failed' % (P, F))
+    return 1 if F else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,186 @@
+/* test_report.c - the per-connection summary rows and the --fail-on conditions, fed
+ * hand-made events (no capture involved). */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "outbuf.h"
+#include "report.h"
+#include "util.h"
+
+static struct report *r;
+static struct wst_endpoint cli = {4, {10, 0, 0, 1}, 40000};
+static struct wst_endpoint srv = {4, {10, 0, 0, 2}, 80};
+
+static void setup(void)
+{
+    r = report_new();
+    ck_assert_ptr_nonnull(r);
+}
+
+static void teardown(void)
+{
+    report_free(r);
+    r = NULL;
+}
+
+static struct wst_event ev_of(enum wst_ev_type t, uint64_t conn, uint64_t frame, enum wst_dir d)
+{
+    struct wst_event e;
+    memset(&e, 0, sizeof e);
+    e.type = t;
+    e.conn = conn;
+    e.frame = frame;
+    e.dir = d;
+    e.client = &cli;
+    e.server = &srv;
+    return e;
+}
+
+static void feed_close(uint64_t conn, uint64_t frame, enum wst_close_how how, const char *hist)
+{
+    struct wst_event e = ev_of(WST_EV_TCP_CLOSE, conn, frame, WST_DIR_NONE);
+    e.u.close.how = how;
+    e.u.close.by = WST_BY_SERVER;
+    e.u.close.history = hist;
+    report_event(r, &e);
+}
+
+static void feed_close_frame(uint64_t conn, uint64_t frame, enum wst_dir d, int code)
+{
+    struct wst_event e = ev_of(WST_EV_WS_CONTROL, conn, frame, d);
+    e.u.ws_control.opcode = WST_WS_CLOSE;
+    e.u.ws_control.code = code;
+    report_event(r, &e);
+}
+
+/* report_failed's lines, read back from a temporary file. */
+static bool failed_text(char *buf, size_t len)
+{
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    bool failed = report_failed(r, f);
+    rewind(f);
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return failed;
+}
+
+START_TEST(test_rules_parse)
+{
+    char err[256];
+    ck_assert_int_eq(report_add_rules(r, "upgrade,ws-error,retransmissions>10,close!=1000", err,
+                                      sizeof err),
+                     0);
+    ck_assert_int_eq(report_add_rules(r, "strict", err, sizeof err), 0);
+    ck_assert_int_eq(report_add_rules(r, "status>=500,gaps<=3,rst=2,drops==0", err, sizeof err),
+                     0);
+    ck_assert_int_eq(report_add_rules(r, "bogus", err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "unknown finding 'bogus'"));
+    ck_assert_int_eq(report_add_rules(r, "close", err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "needs a comparison"));
+    ck_assert_int_eq(report_add_rules(r, "retransmissions>", err, sizeof err), -1);
+    ck_assert_int_eq(report_add_rules(r, "retransmissions>x", err, sizeof err), -1);
+    ck_assert_int_eq(report_add_rules(r, "retransmissions~3", err, sizeof err), -1);
+    ck_assert_int_eq(report_add_rules(r, "upgrade,,rst", err, sizeof err), -1);
+    ck_assert_int_eq(report_add_rules(r, "", err, sizeof err), -1);
+}
+END_TEST
+
+START_TEST(test_counts_and_thresholds)
+{
+    char err[256], out[1024];
+    ck_assert_int_eq(report_add_rules(r, "retransmissions>2,upgrade", err, sizeof err), 0);
+    for (int i = 0; i < 2; i++) {
+        struct wst_event e = ev_of(WST_EV_TCP_ANOMALY, 1, 10 + (uint64_t)i, WST_DIR_C2S);
+        e.u.anomaly.kind = WST_AN_RETRANSMISSION;
+        report_event(r, &e);
+    }
+    ck_assert(!failed_text(out, sizeof out)); /* 2 is not > 2 */
+    ck_assert_str_eq(out, "");
+    struct wst_event e = ev_of(WST_EV_TCP_ANOMALY, 2, 20, WST_DIR_S2C);
+    e.u.anomaly.kind = WST_AN_FAST_RETRANSMISSION;
+    report_event(r, &e);
+    ck_assert(failed_text(out, sizeof out));
+    ck_assert_str_eq(out, "wstap: --fail-on retransmissions>2: 3 retransmission(s), first in c1 "
+                          "at #10\n");
+}
+END_TEST
+
+START_TEST(test_close_codes)
+{
+    char err[256], out[1024];
+    ck_assert_int_eq(report_add_rules(r, "close!=1000", err, sizeof err), 0);
+    struct wst_event o = ev_of(WST_EV_WS_OPEN, 1, 5, WST_DIR_NONE);
+    report_event(r, &o);
+    feed_close_frame(1, 8, WST_DIR_C2S, 1000);
+    feed_close_frame(1, 9, WST_DIR_S2C, 1000);
+    feed_close(1, 10, WST_CLOSE_FIN, "ShADadFf");
+    ck_assert(!failed_text(out, sizeof out));
+    /* a close frame without a code is 1005; a WebSocket that just ended is 1006 */
+    o.conn = 2;
+    report_event(r, &o);
+    feed_close_frame(2, 18, WST_DIR_C2S, -1);
+    o.conn = 3;
+    report_event(r, &o);
+    feed_close(3, 30, WST_CLOSE_RST, "ShADadR");
+    ck_assert(failed_text(out, sizeof out));
+    ck_assert_str_eq(out, "wstap: --fail-on close!=1000: 2 WebSocket close code(s) matched, "
+                          "first 1005 in c2 at #18\n");
+}
+END_TEST
+
+START_TEST(test_summary_rows)
+{
+    struct outbuf *ob = malloc(sizeof *ob);
+    ck_assert_ptr_nonnull(ob);
+    outbuf_init(ob, -1);
+    struct wst_event f = ev_of(WST_EV_WS_FAIL, 1, 10, WST_DIR_NONE);
+    f.u.ws_fail.reason = WST_WSFAIL_NO_RESPONSE_RESET;
+    report_event(r, &f);
+    feed_close(1, 10, WST_CLOSE_RST, "ShADar");
+    struct wst_event o = ev_of(WST_EV_WS_OPEN, 2, 15, WST_DIR_NONE);
+    o.u.ws_open.compression = WST_COMP_PMD;
+    report_event(r, &o);
+    struct wst_event m = ev_of(WST_EV_WS_MESSAGE, 2, 16, WST_DIR_C2S);
+    m.u.ws_message.opcode = WST_WS_TEXT;
+    m.u.ws_message.compressed = true;
+    m.u.ws_message.wire_len = 20;
+    m.u.ws_message.len = 50;
+    report_event(r, &m);
+    feed_close_frame(2, 17, WST_DIR_C2S, 1000);
+    feed_close_frame(2, 18, WST_DIR_S2C, 1000);
+    feed_close(2, 19, WST_CLOSE_FIN, "ShADadFf");
+    report_put_summary(r, ob);
+    ob->buf[ob->len] = '\0';
+    const char *s = ob->buf;
+    ck_assert_ptr_nonnull(strstr(s, "c1    10.0.0.1:40000 > 10.0.0.2:80  0.000 s, 0 B > 0 B <, "
+                                    "rst by server, history ShADar, ws failed "
+                                    "(no_response_reset) -- BAD: upgrade failed "
+                                    "(no_response_reset), reset by server\n"));
+    ck_assert_ptr_nonnull(strstr(s, "history ShADadFf, ws open permessage-deflate: text 1/0 "
+                                    "binary 0/0 ping 0 pong 0, deflate 20 -> 50 B (x2.50), close "
+                                    "1000/1000 -- ok\n"));
+    ck_assert_ptr_nonnull(strstr(s, "  failed upgrades        1\n"));
+    ck_assert_ptr_nonnull(strstr(s, "  WebSocket messages     1\n"));
+    free(ob);
+}
+END_TEST
+
+static Suite *report_suite(void)
+{
+    Suite *s = suite_create("report");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_rules_parse);
+    tcase_add_test(tc, test_counts_and_thresholds);
+    tcase_add_test(tc, test_close_codes);
+    tcase_add_test(tc, test_summary_rows);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(report_suite());
+}
