@@ -13,7 +13,7 @@
 #include "outbuf.h"
 #include "wstap/wstap.h"
 
-#define REPORT_MAX_ROWS 65536 /* connections listed in the summary; the rest are counted */
+#define REPORT_MAX_ROWS 16384 /* connections listed in the summary; the rest are counted */
 #define REPORT_MAX_RULES 32   /* --fail-on conditions */
 
 struct report;
