@@ -47,7 +47,8 @@ LIBCORE   := $(BUILD)/libwstap.a
 LIBAPP    := $(BUILD)/libwstapapp.a
 
 .PHONY: all run check deps deps-build unit golden corpus oracle follow install uninstall clean \
-        golden-update fmt http tcpanal upgrade wsmsg wsframes zeekconn cli
+        golden-update fmt http tcpanal upgrade wsmsg wsframes zeekconn cli hostile san \
+        san-bins sanitize valgrind
 
 all: wstap
 
@@ -69,6 +70,10 @@ $(LIBAPP): $(filter-out $(BUILD)/src/main.o,$(APP_OBJS))
 	ar rcs $@ $^
 
 wstap: $(BUILD)/src/main.o $(LIBAPP) $(LIBCORE)
+	$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CORE_LIBS)
+
+# The same binary inside $(BUILD)/ (the sanitizer build links build-san/wstap).
+$(BUILD)/wstap: $(BUILD)/src/main.o $(LIBAPP) $(LIBCORE)
 	$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CORE_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/util.h $(LIBAPP) $(LIBCORE)
@@ -125,10 +130,35 @@ zeekconn: wstap
 cli: wstap
 	@sh tests/cli.sh
 
+hostile: wstap
+	@sh tests/hostile.sh
+
+# ---- sanitizers (issue #8) -------------------------------------------------------------------
+# make san builds everything again with AddressSanitizer + UndefinedBehaviorSanitizer into
+# $(SAN_BUILD)/ (its own objects: nothing is shared with $(BUILD)/); make sanitize runs the unit
+# tests, the golden suite, the corpus pass, the fuzzers' reproducers and the hostile captures
+# with it (tests/sanitize.sh). make check does both. make valgrind runs the same suites (not the
+# unit tests) through valgrind with the ordinary binary.
+SAN_BUILD ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_UNIT  := $(UNIT_SRCS:tests/unit/%.c=$(SAN_BUILD)/tests/%)
+
+san:
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) SAN="$(SAN_FLAGS)" OPT="-O1 -g" san-bins
+
+san-bins: $(BUILD)/wstap $(UNIT_BINS)
+
+sanitize: san
+	@sh tests/sanitize.sh $(SAN_BUILD)/wstap $(SAN_UNIT)
+
+valgrind: wstap
+	@sh tests/valgrind.sh
+
 # make check: every test suite; tests/check.sh prints one "N passed, N failed" line at the end.
 check: deps
 	@$(MAKE) --no-print-directory wstap $(UNIT_BINS)
-	@sh tests/check.sh $(UNIT_BINS)
+	@$(MAKE) --no-print-directory san
+	@sh tests/check.sh $(UNIT_BINS) -- $(SAN_BUILD)/wstap $(SAN_UNIT)
 
 install: wstap
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -142,7 +172,7 @@ fmt:
 	clang-format -i src/*.c include/*.h include/wstap/*.h tests/unit/*.c tests/unit/*.h
 
 clean:
-	rm -rf $(BUILD) wstap tests/out
+	rm -rf $(BUILD) $(SAN_BUILD) wstap tests/out
 
 # ---- fuzzing (issue #8): libFuzzer targets, built with clang into $(FUZZ_BUILD)/ --------------
 # Not part of make check. make fuzz builds fuzz_pcap and fuzz_stream (the core, the capture

@@ -32,6 +32,7 @@ struct capture_opts {
     int snaplen;        /* live: 1..CAPTURE_SNAPLEN_MAX */
     bool promisc;       /* live */
     int buffer_kib;     /* live: kernel buffer in KiB, 0 for libpcap's default */
+    bool immediate;     /* live: deliver each packet at once (else in batches, 100 ms at most) */
     uint64_t count;     /* stop after this many packets (after the filter); 0: no limit */
     const char *user;   /* live: switch to this user right after activation, or NULL */
     FILE *err;          /* error messages, NULL for stderr */

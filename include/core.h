@@ -50,6 +50,7 @@ struct tcp_side {
     int64_t end_ts; /* time of this side's FIN or RST */
     int mss;           /* from the SYN, -1 absent */
     int wscale;        /* raw shift from the SYN, -1 absent */
+    bool opts_cut;     /* the SYN's options were cut by the snapshot length */
     bool sack_perm;
     bool ts_ok;
     uint64_t bytes, pkts;

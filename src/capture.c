@@ -369,7 +369,11 @@ static enum capture_status capture_run_live(struct capture_ctx *ctx,
     pcap_set_promisc(p, o->promisc ? 1 : 0);
     if (o->buffer_kib > 0)
         pcap_set_buffer_size(p, o->buffer_kib * 1024);
-    pcap_set_immediate_mode(p, 1);
+    /* Not immediate by default, as tcpdump: libpcap then uses TPACKET_V3, whose blocks hold
+     * packets back to back. In immediate mode every ring slot is snaplen bytes long, so the
+     * default 2 MiB buffer holds only 7 packets of the default 262144-byte snaplen, and a
+     * reader that falls behind for a moment loses packets. */
+    pcap_set_immediate_mode(p, o->immediate ? 1 : 0);
     pcap_set_timeout(p, CAPTURE_TIMEOUT_MS);
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO);
     if (capture_report_activate(o, p, pcap_activate(p)) < 0)
@@ -410,6 +414,17 @@ static enum capture_status capture_run_live(struct capture_ctx *ctx,
         }
     }
     atomic_store(&capture_active, NULL);
+    /* Stopped by a signal: take what the kernel already holds for us, without waiting, so
+     * that the packets that arrived before the signal are all analyzed. Bounded: at most 64
+     * batches (the buffer is finite and new packets may keep coming). */
+    if (capture_stop_flag && !ctx->stop && st == CAPTURE_OK && pcap_setnonblock(p, 1, errbuf) == 0) {
+        for (int k = 0; k < 64 && !ctx->stop; k++) {
+            if (pcap_dispatch(p, -1, capture_on_packet, (u_char *)ctx) <= 0)
+                break;
+        }
+        if (ctx->ops->flush)
+            ctx->ops->flush(ctx->user);
+    }
     if (pcap_stats(p, &ps) == 0) {
         stats->valid = true;
         stats->dropped = ps.ps_drop;

@@ -143,8 +143,21 @@ static enum dec_result dec_tcp(struct dctx *c, struct rd *r, uint32_t l4len)
         return dec_fail(c, DEC_MALFORMED, "tcp", "TCP data offset below 5 words");
     if (hlen > l4len)
         return dec_fail(c, DEC_MALFORMED, "tcp", "TCP data offset beyond the IP payload");
-    if (rd_left(r) < hlen - 20)
-        return dec_short(c, "tcp", "TCP options cut short");
+    if (rd_left(r) < hlen - 20) {
+        if (!c->cut)
+            return dec_short(c, "tcp", "TCP options cut short");
+        /* The snapshot length ended inside the options (tcpdump -s 64 on a segment with
+         * timestamps): the fixed header is all the TCP layer needs, so the segment still
+         * counts; the options seen are kept, the rest are unknown, no payload was captured. */
+        size_t got = rd_left(r);
+        decode_tcp_options(rd_ptr(r, got), got, &p->opts);
+        p->opts.malformed = false; /* a cut option is not a malformed one */
+        p->opts.cut = true;
+        p->payload_len = l4len - hlen;
+        p->payload_cap = 0;
+        p->payload = r->p;
+        return DEC_TCP;
+    }
     const uint8_t *optp = rd_ptr(r, hlen - 20);
     decode_tcp_options(optp, hlen - 20, &p->opts);
     if (r->err)

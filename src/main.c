@@ -40,6 +40,7 @@ enum main_long_opt {
     OPT_COLOR,
     OPT_STRICT,
     OPT_FAIL_ON,
+    OPT_IMMEDIATE,
 };
 
 enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -51,6 +52,7 @@ struct main_opts {
     bool list_ifaces;
     uint64_t snaplen;
     bool no_promisc;
+    bool immediate;
     uint64_t buffer_kib;
     const char *filter_file;
     uint64_t count;
@@ -118,6 +120,8 @@ static void main_usage(FILE *f)
           "  -p                   do not put the interface into promiscuous mode\n"
           "  -B KIB               kernel capture buffer size in KiB\n"
           "  -Z USER              switch to USER right after opening the interface\n"
+          "      --immediate-mode deliver every packet as it arrives (default: in batches,\n"
+          "                       100 ms at most)\n"
           "Output:\n"
           "  -q                   quiet: only the summary (with --json: tcp.close and\n"
           "                       capture.end)\n"
@@ -392,6 +396,7 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
+        {"immediate-mode", no_argument, NULL, OPT_IMMEDIATE},
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
@@ -487,6 +492,9 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             break;
         case OPT_FAIL_ON:
             o->fail_on[o->nfail_on++] = optarg;
+            break;
+        case OPT_IMMEDIATE:
+            o->immediate = true;
             break;
         case OPT_JSON:
             o->json = true;
@@ -753,6 +761,7 @@ int main(int argc, char **argv)
     co.snaplen = o.snaplen == 0 ? CAPTURE_SNAPLEN_MAX : (int)o.snaplen;
     co.promisc = !o.no_promisc;
     co.buffer_kib = (int)o.buffer_kib;
+    co.immediate = o.immediate;
     co.count = o.count;
     co.user = o.user;
     co.err = stderr;

@@ -51,6 +51,8 @@ int outbuf_put(struct outbuf *ob, const void *data, size_t len)
 {
     if (ob->err)
         return -1;
+    if (len == 0) /* data may be NULL then (an empty close reason); memcpy must not see it */
+        return 0;
     if (len <= sizeof ob->buf - ob->len) {
         memcpy(ob->buf + ob->len, data, len);
         ob->len += len;

@@ -87,7 +87,8 @@ void json_put_str(struct outbuf *ob, const uint8_t *s, size_t len)
         i += n;
         run = i;
     }
-    outbuf_put(ob, s + run, i - run);
+    if (i > run) /* s may be NULL when len is 0: no arithmetic on it then */
+        outbuf_put(ob, s + run, i - run);
     outbuf_putc(ob, '"');
 }
 
@@ -202,6 +203,8 @@ static void json_put_syn(struct outbuf *ob, const struct wst_ev_syn *e)
     }
     if (o->malformed)
         json_key_bool(ob, "opts_malformed", true);
+    if (o->cut)
+        json_key_bool(ob, "opts_cut", true);
 }
 
 static void json_put_open(struct outbuf *ob, const struct wst_event *ev)

@@ -63,7 +63,8 @@ void term_put_safe(struct outbuf *ob, const uint8_t *s, size_t len)
         }
         run = i;
     }
-    outbuf_put(ob, s + run, i - run);
+    if (i > run) /* s may be NULL when len is 0 */
+        outbuf_put(ob, s + run, i - run);
 }
 
 void term_put_cstr(struct outbuf *ob, const char *s)
@@ -179,6 +180,10 @@ static void text_put_syn(struct outbuf *ob, const struct wst_event *ev)
     }
     if (o->malformed) {
         outbuf_printf(ob, "%smalformed options", sep);
+        sep = ", ";
+    }
+    if (o->cut) {
+        outbuf_printf(ob, "%soptions cut short by the snapshot length", sep);
         sep = ", ";
     }
     outbuf_printf(ob, "%swin %" PRIu32 "\n", sep, e->win);

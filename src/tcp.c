@@ -171,7 +171,7 @@ static void emit_open(struct wst_analyzer *a, struct conn *c, int64_t irtt_us)
         ev.u.open.wscale_s = ss->wscale > WSCALE_MAX ? WSCALE_MAX : ss->wscale;
     } else {
         ev.u.open.wscale_c = ev.u.open.wscale_s = -1;
-        ev.u.open.wscale_unknown = !(cs->syn_seen && ss->syn_seen);
+        ev.u.open.wscale_unknown = !(cs->syn_seen && ss->syn_seen) || cs->opts_cut || ss->opts_cut;
     }
     ev.u.open.sack = cs->sack_perm && ss->sack_perm;
     c->phase = PH_OPEN;
@@ -308,6 +308,7 @@ static void handle_syn(struct wst_analyzer *a, struct conn *c, const struct pkt 
     side->isn = p->seq;
     side->mss = p->opts.mss;
     side->wscale = p->opts.wscale;
+    side->opts_cut = p->opts.cut;
     side->sack_perm = p->opts.sack_perm;
     side->ts_ok = p->opts.has_ts;
     if (!side->rs.next && !side->rs.q)

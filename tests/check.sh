@@ -3,8 +3,9 @@
 # tshark TCP analysis, tshark http,
 # WebSocket upgrades and messages against the generators' records, WebSocket frames against
 # tshark and the corpus peers, connection history against Zeek, the command line and
-# terminal safety.
-# Usage: tests/check.sh UNIT_BIN...   (make check passes the Check binaries)
+# terminal safety, hostile captures (with memory bounds), live capture, and the sanitizer pass.
+# Usage: tests/check.sh UNIT_BIN... [-- SAN_WSTAP SAN_UNIT_BIN...]
+#   (make check passes the Check binaries, then the sanitizer build's binary and unit tests)
 # Each suite prints its own results and ends with "NAME: N passed, N failed"; this script adds
 # them up and ends with exactly one line "N passed, N failed". It exits non-zero when a check
 # failed or a suite crashed (exited non-zero without a count of failures, or printed no count).
@@ -43,7 +44,14 @@ run_suite() { # run_suite NAME SCRIPT ARGS...
     echo
 }
 
-run_suite unit tests/run-unit.sh "$@"
+units=
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    units="$units $1"
+    shift
+done
+[ "${1:-}" = -- ] && shift
+# shellcheck disable=SC2086
+run_suite unit tests/run-unit.sh $units
 run_suite golden tests/run-golden.sh
 run_suite corpus tests/run-corpus.sh
 run_suite oracle tests/tshark-tcpopen.sh
@@ -55,6 +63,15 @@ run_suite wsmsg tests/ws-sidecar.sh
 run_suite wsframes tests/tshark-ws.sh
 run_suite zeekconn tests/zeek-conn.sh
 run_suite cli tests/cli.sh
+run_suite hostile tests/hostile.sh
+run_suite live tests/live.sh
+if [ $# -gt 0 ]; then
+    run_suite sanitize tests/sanitize.sh "$@"
+else
+    echo "=== sanitize: no sanitizer build given (make check builds one: make san)"
+    total_f=$((total_f + 1))
+    bad_suites="$bad_suites sanitize"
+fi
 
 [ -n "$bad_suites" ] && echo "failing suites:$bad_suites"
 echo "$total_p passed, $total_f failed"

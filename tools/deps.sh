@@ -7,8 +7,11 @@ mode=${1:-check}
 pkgs="build-essential pkg-config libpcap-dev zlib1g-dev libssl-dev check"
 if [ "$mode" = check ]; then
     # tshark is the test oracle, python3 parses JSON in tests, clang/libclang-rt for the
-    # sanitizer build, valgrind for the leak pass, groff/man-db to lint the man page.
+    # fuzzers, valgrind for make valgrind, groff/man-db to lint the man page; the live capture
+    # test (tests/live.sh) needs tcpdump, python3-websockets, iproute2 (ip netns, ss) and
+    # procps (pgrep).
     pkgs="$pkgs tshark python3 clang libclang-rt-14-dev valgrind groff man-db"
+    pkgs="$pkgs tcpdump python3-websockets iproute2 procps"
 fi
 missing=""
 for p in $pkgs; do

@@ -71,6 +71,7 @@ struct wst_tcp_opts {
     uint8_t nunknown;
     uint8_t unknown[WST_MAX_UNKNOWN_OPTS]; /* kinds of options we do not interpret */
     bool malformed;                        /* an option length byte was impossible */
+    bool cut; /* the capture's snapshot length ended inside the options: the rest are unknown */
 };
 
 enum wst_ev_type {

@@ -4,19 +4,44 @@
  * floods and other inputs no well-behaved stack produces. The capture file format is written
  * by libpcap (pcap_open_dead + pcap_dump), never by hand.
  *
- * Usage: mkhostile KIND OUT [N]      (OUT "-" writes to stdout)
+ * Usage: mkhostile KIND OUT [N|IN]      (OUT "-" writes to stdout)
  *   synflood N     N SYNs from distinct source endpoints: N half-open connections
  *   oooflood N     one connection whose first data segment never arrives, followed by N
  *                  bytes of later data in 1448-byte segments (nothing is ever in order)
  *   oooconns N     N connections, each with 64 KiB queued behind a missing first segment
+ *   bomb N         a WebSocket upgrade with permessage-deflate, then client messages whose
+ *                  compressed payloads inflate far beyond their size: one of about 1 KB that
+ *                  inflates to 1 MiB (DEFLATE cannot do better than about 1:1032, so 1 KB can
+ *                  never become 1 GB), then one that inflates to N MiB (default 1024: 1 GiB
+ *                  from about 1 MB on the wire)
+ *   len64          WebSocket frames whose 64-bit length is 2^63 (most significant bit set,
+ *                  forbidden by RFC 6455 5.2) and 2^63 - 1 (legal, but never delivered)
+ *   overlap        retransmissions that overlap earlier data with different bytes: an exact
+ *                  resend, one that covers the tail of one segment and the head of the next,
+ *                  and one inside a segment; then a WebSocket message after them
+ *   splitgap       a WebSocket frame header split across a segment that never arrives (the
+ *                  first header byte ends one segment, the rest is in the lost one); later
+ *                  frames follow
+ *   wsopen         a short WebSocket session, used as the base of the truncated capture
+ *   snap64 IN      IN (a capture file, read with libpcap) written again with every packet cut
+ *                  to 64 bytes, as `tcpdump -s 64` would have recorded it
+ *   garbage        the pcap magic number followed by pseudo-random bytes (written by hand:
+ *                  the point is a file libpcap must refuse or stop reading)
+ *   badrecord      a valid pcap file header, one valid packet, then a record header whose
+ *                  captured length is 0x7fffffff (written by hand)
+ *   pcapng-unknown a pcapng file (written by hand: libpcap cannot write pcapng) with a
+ *                  section header, an interface, a block of an unknown type and an oversized
+ *                  custom block between its enhanced packet blocks
  */
 #include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static uint8_t pkt[2048];
+#define SEG 1448 /* payload bytes per segment, as on Ethernet with timestamps */
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -95,11 +120,337 @@ static void handshake(pcap_dumper_t *d, uint64_t *t, uint32_t c, uint16_t cp, ui
     emit(d, t, build(c, cp, s, sp, isn_c + 1, isn_s + 1, ACK, 0, 0));
 }
 
+/* ---- WebSocket sessions -------------------------------------------------------------------- */
+
+/* One connection: client c:cp, server s:sp, next sequence number of each side. */
+struct conn {
+    pcap_dumper_t *d;
+    uint64_t *t;
+    uint32_t c, s;
+    uint16_t cp, sp;
+    uint32_t cseq, sseq;
+};
+
+static struct conn conn_open(pcap_dumper_t *d, uint64_t *t, uint32_t c, uint16_t cp, uint32_t s,
+                             uint16_t sp)
+{
+    struct conn k = {d, t, c, s, cp, sp, 1000, 5000};
+    handshake(d, t, c, cp, s, sp, k.cseq, k.sseq);
+    k.cseq++;
+    k.sseq++;
+    return k;
+}
+
+/* Send len bytes from the client (c2s != 0) or the server in segments of at most SEG bytes.
+ * skip: the byte offset of a segment to leave out of the capture (as if lost), or -1. */
+static void conn_send_skip(struct conn *k, int c2s, const uint8_t *b, size_t len, long skip)
+{
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off < SEG ? len - off : SEG;
+        uint32_t *seq = c2s ? &k->cseq : &k->sseq;
+        size_t fl = c2s ? build(k->c, k->cp, k->s, k->sp, *seq, k->sseq, ACK | PSH, n, 0)
+                        : build(k->s, k->sp, k->c, k->cp, *seq, k->cseq, ACK | PSH, n, 0);
+        memcpy(pkt + 54, b + off, n);
+        if (skip < 0 || (size_t)skip != off)
+            emit(k->d, k->t, fl);
+        *seq += (uint32_t)n;
+        off += n;
+    }
+}
+
+static void conn_send(struct conn *k, int c2s, const void *b, size_t len)
+{
+    conn_send_skip(k, c2s, b, len, -1);
+}
+
+/* A segment at an explicit sequence number, not advancing the sender (a retransmission). */
+static void conn_resend(struct conn *k, int c2s, uint32_t seq, const void *b, size_t len)
+{
+    size_t fl = c2s ? build(k->c, k->cp, k->s, k->sp, seq, k->sseq, ACK | PSH, len, 0)
+                    : build(k->s, k->sp, k->c, k->cp, seq, k->cseq, ACK | PSH, len, 0);
+    memcpy(pkt + 54, b, len);
+    emit(k->d, k->t, fl);
+}
+
+static void conn_fin(struct conn *k)
+{
+    emit(k->d, k->t, build(k->c, k->cp, k->s, k->sp, k->cseq, k->sseq, ACK | 0x01, 0, 0));
+    emit(k->d, k->t, build(k->s, k->sp, k->c, k->cp, k->sseq, k->cseq + 1, ACK | 0x01, 0, 0));
+    emit(k->d, k->t, build(k->c, k->cp, k->s, k->sp, k->cseq + 1, k->sseq + 1, ACK, 0, 0));
+}
+
+/* The upgrade of RFC 6455 section 1.3 (its sample key and accept value). */
+static void ws_upgrade(struct conn *k, int pmd)
+{
+    char req[512], resp[512];
+    int n = snprintf(req, sizeof req,
+                     "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     pmd ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "");
+    conn_send(k, 1, req, (size_t)n);
+    n = snprintf(resp, sizeof resp,
+                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                 "%s\r\n",
+                 pmd ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "");
+    conn_send(k, 0, resp, (size_t)n);
+}
+
+/* A frame header into h (mask key appended when masked); returns its length. */
+static size_t ws_header(uint8_t *h, uint8_t b0, uint64_t len, const uint8_t *mask)
+{
+    size_t n = 0;
+    h[n++] = b0;
+    uint8_t m = mask ? 0x80 : 0;
+    if (len < 126) {
+        h[n++] = (uint8_t)(m | len);
+    } else if (len < 65536) {
+        h[n++] = m | 126;
+        put16(h + n, (uint16_t)len);
+        n += 2;
+    } else {
+        h[n++] = m | 127;
+        put32(h + n, (uint32_t)(len >> 32));
+        put32(h + n + 4, (uint32_t)len);
+        n += 8;
+    }
+    if (mask) {
+        memcpy(h + n, mask, 4);
+        n += 4;
+    }
+    return n;
+}
+
+static const uint8_t MASK[4] = {0x37, 0xfa, 0x21, 0x3d};
+
+/* A whole frame; client frames are masked (the payload is copied to mask it). */
+static void ws_frame(struct conn *k, int c2s, uint8_t b0, const uint8_t *p, size_t len)
+{
+    uint8_t *f = malloc(len + 14);
+    if (!f) {
+        fprintf(stderr, "mkhostile: out of memory\n");
+        exit(2);
+    }
+    size_t h = ws_header(f, b0, len, c2s ? MASK : NULL);
+    for (size_t i = 0; i < len; i++)
+        f[h + i] = c2s ? (uint8_t)(p[i] ^ MASK[i & 3]) : p[i];
+    conn_send(k, c2s, f, h + len);
+    free(f);
+}
+
+/* Raw DEFLATE of mib MiB of one repeated byte, ended by a sync flush whose 00 00 ff ff tail is
+ * removed (RFC 7692 7.2.1). *outlen gets the compressed size. */
+static uint8_t *deflate_bomb(uint64_t bytes, size_t *outlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+        exit(2);
+    static uint8_t in[1 << 16];
+    memset(in, 'A', sizeof in);
+    size_t cap = bytes / 1000 + 4096, used = 0;
+    uint8_t *out = malloc(cap);
+    if (!out)
+        exit(2);
+    for (uint64_t left = bytes;;) {
+        size_t n = left < sizeof in ? (size_t)left : sizeof in;
+        left -= n;
+        z.next_in = in;
+        z.avail_in = (uInt)n;
+        do {
+            if (cap - used < 65536) {
+                cap *= 2;
+                out = realloc(out, cap);
+                if (!out)
+                    exit(2);
+            }
+            z.next_out = out + used;
+            z.avail_out = (uInt)(cap - used);
+            deflate(&z, left ? Z_NO_FLUSH : Z_SYNC_FLUSH);
+            used = cap - z.avail_out;
+        } while (z.avail_in || z.avail_out == 0);
+        if (!left)
+            break;
+    }
+    deflateEnd(&z);
+    if (used >= 4 && memcmp(out + used - 4, "\x00\x00\xff\xff", 4) == 0)
+        used -= 4;
+    *outlen = used;
+    return out;
+}
+
+/* Deterministic pseudo-random bytes (xorshift), so the file is the same on every machine. */
+static uint32_t rnd_state = 0x2545f491;
+static uint8_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 17;
+    rnd_state ^= rnd_state << 5;
+    return (uint8_t)rnd_state;
+}
+
+/* ---- hand-written files (not through libpcap) ----------------------------------------------- */
+
+static void le32(FILE *f, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    fwrite(b, 1, 4, f);
+}
+
+static void le16(FILE *f, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    fwrite(b, 1, 2, f);
+}
+
+static void pad4(FILE *f, size_t n)
+{
+    static const uint8_t z[4];
+    fwrite(z, 1, (4 - n % 4) % 4, f);
+}
+
+/* pcapng enhanced packet block with frame pkt[0..n) on interface 0 at t_us. */
+static void ng_epb(FILE *f, uint64_t t_us, size_t n)
+{
+    uint32_t total = (uint32_t)(28 + n + (4 - n % 4) % 4 + 4);
+    le32(f, 6);
+    le32(f, total);
+    le32(f, 0);
+    le32(f, (uint32_t)(t_us >> 32));
+    le32(f, (uint32_t)t_us);
+    le32(f, (uint32_t)n);
+    le32(f, (uint32_t)n);
+    fwrite(pkt, 1, n, f);
+    pad4(f, n);
+    le32(f, total);
+}
+
+static int write_by_hand(const char *kind, const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        return 2;
+    }
+    const uint32_t c = 0x0b000001, s = 0x0a000001;
+    if (strcmp(kind, "garbage") == 0) {
+        le32(f, 0xa1b2c3d4);
+        for (int i = 0; i < 8192; i++)
+            fputc(rnd(), f);
+    } else if (strcmp(kind, "badrecord") == 0) {
+        le32(f, 0xa1b2c3d4);
+        le16(f, 2);
+        le16(f, 4);
+        le32(f, 0);
+        le32(f, 0);
+        le32(f, 65535);
+        le32(f, 1); /* LINKTYPE_ETHERNET */
+        size_t n = build(c, 40000, s, 80, 1000, 0, SYN, 0, 0);
+        le32(f, 1700000000);
+        le32(f, 0);
+        le32(f, (uint32_t)n);
+        le32(f, (uint32_t)n);
+        fwrite(pkt, 1, n, f);
+        le32(f, 1700000001);
+        le32(f, 0);
+        le32(f, 0x7fffffff);
+        le32(f, 0x7fffffff);
+        for (int i = 0; i < 4096; i++)
+            fputc(rnd(), f);
+    } else { /* pcapng-unknown */
+        /* section header block, little-endian, no options */
+        le32(f, 0x0a0d0d0a);
+        le32(f, 28);
+        le32(f, 0x1a2b3c4d);
+        le16(f, 1);
+        le16(f, 0);
+        le32(f, 0xffffffff);
+        le32(f, 0xffffffff);
+        le32(f, 28);
+        /* interface description block: Ethernet, snaplen 65535, microsecond timestamps */
+        le32(f, 1);
+        le32(f, 20);
+        le16(f, 1);
+        le16(f, 0);
+        le32(f, 65535);
+        le32(f, 20);
+        uint64_t t = 1700000000ull * 1000000;
+        ng_epb(f, t, build(c, 40000, s, 80, 1000, 0, SYN, 0, 0));
+        /* a block of a type nobody has defined, with a body */
+        const char body[] = "an unknown block type; readers must skip it";
+        uint32_t bl = (uint32_t)(12 + sizeof body + (4 - sizeof body % 4) % 4);
+        le32(f, 0x0badcafe);
+        le32(f, bl);
+        fwrite(body, 1, sizeof body, f);
+        pad4(f, sizeof body);
+        le32(f, bl);
+        ng_epb(f, t + 10, build(s, 80, c, 40000, 5000, 1001, SYN | ACK, 0, 0));
+        /* a custom block (type 0x00000bad, copyable) with a private enterprise number and
+         * 64 KiB of data: bigger than most blocks, still to be skipped */
+        le32(f, 0x00000bad);
+        le32(f, 16 + 65536);
+        le32(f, 32473); /* the PEN reserved for examples, RFC 5612 */
+        for (int i = 0; i < 65536; i++)
+            fputc(rnd(), f);
+        le32(f, 16 + 65536);
+        ng_epb(f, t + 20, build(c, 40000, s, 80, 1001, 5001, ACK, 0, 0));
+        static const char get[] = "GET / HTTP/1.1\r\nHost: example\r\n\r\n";
+        size_t n = build(c, 40000, s, 80, 1001, 5001, ACK | PSH, sizeof get - 1, 0);
+        memcpy(pkt + 54, get, sizeof get - 1);
+        ng_epb(f, t + 30, n);
+    }
+    if (f != stdout && fclose(f) != 0) {
+        perror(path);
+        return 2;
+    }
+    return 0;
+}
+
+/* Every packet of IN cut to 64 bytes, through libpcap both ways. */
+static int snap64(const char *in, const char *out)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *r = pcap_open_offline(in, err);
+    if (!r) {
+        fprintf(stderr, "mkhostile: %s\n", err);
+        return 2;
+    }
+    pcap_t *w = pcap_open_dead(pcap_datalink(r), 64);
+    pcap_dumper_t *d = pcap_dump_open(w, out);
+    if (!d) {
+        fprintf(stderr, "mkhostile: %s\n", pcap_geterr(w));
+        return 2;
+    }
+    struct pcap_pkthdr *h;
+    const u_char *b;
+    while (pcap_next_ex(r, &h, &b) == 1) {
+        struct pcap_pkthdr o = *h;
+        if (o.caplen > 64)
+            o.caplen = 64;
+        pcap_dump((u_char *)d, &o, b);
+    }
+    pcap_dump_close(d);
+    pcap_close(w);
+    pcap_close(r);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: mkhostile synflood|oooflood|oooconns OUT [N]\n");
+        fprintf(stderr, "usage: mkhostile KIND OUT [N|IN] (see the top of mkhostile.c)\n");
         return 2;
+    }
+    if (strcmp(argv[1], "garbage") == 0 || strcmp(argv[1], "badrecord") == 0 ||
+        strcmp(argv[1], "pcapng-unknown") == 0)
+        return write_by_hand(argv[1], argv[2]);
+    if (strcmp(argv[1], "snap64") == 0) {
+        if (argc < 4) {
+            fprintf(stderr, "mkhostile: snap64 OUT IN\n");
+            return 2;
+        }
+        return snap64(argv[3], argv[2]);
     }
     uint64_t n = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
     pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
@@ -136,6 +487,81 @@ int main(int argc, char **argv)
                 seq += 1448;
             }
         }
+    } else if (strcmp(argv[1], "bomb") == 0) {
+        struct conn k = conn_open(d, &t, 0x0b000001, 40001, server, 80);
+        ws_upgrade(&k, 1);
+        size_t zl;
+        uint8_t *z = deflate_bomb(1u << 20, &zl); /* 1 MiB from about 1 KB */
+        ws_frame(&k, 1, 0xc2, z, zl);
+        free(z);
+        z = deflate_bomb((n ? n : 1024) << 20, &zl);
+        ws_frame(&k, 1, 0xc2, z, zl);
+        free(z);
+        static const uint8_t hi[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}; /* "Hello" */
+        ws_frame(&k, 0, 0xc1, hi, sizeof hi);
+        conn_fin(&k);
+    } else if (strcmp(argv[1], "len64") == 0) {
+        uint8_t h[14];
+        struct conn k = conn_open(d, &t, 0x0b000001, 40002, server, 80);
+        ws_upgrade(&k, 0);
+        size_t hl = ws_header(h, 0x82, 1ull << 63, MASK);
+        conn_send(&k, 1, h, hl);
+        conn_send(&k, 1, "payload after an impossible length", 34);
+        conn_fin(&k);
+        k = conn_open(d, &t, 0x0b000001, 40003, server, 80);
+        ws_upgrade(&k, 0);
+        hl = ws_header(h, 0x82, (1ull << 63) - 1, NULL);
+        conn_send(&k, 0, h, hl);
+        static uint8_t blk[SEG * 4];
+        for (size_t i = 0; i < sizeof blk; i++)
+            blk[i] = rnd();
+        conn_send(&k, 0, blk, sizeof blk);
+        conn_fin(&k);
+    } else if (strcmp(argv[1], "overlap") == 0) {
+        struct conn k = conn_open(d, &t, 0x0b000001, 40004, server, 80);
+        ws_upgrade(&k, 0);
+        static uint8_t a[3 * SEG];
+        memset(a, 'a', sizeof a);
+        uint32_t s0 = k.sseq;
+        size_t hl = ws_header(a, 0x82, sizeof a - 4, NULL);
+        (void)hl;
+        conn_send(&k, 0, a, sizeof a);
+        static uint8_t x[SEG];
+        memset(x, 'X', sizeof x);
+        conn_resend(&k, 0, s0 + SEG, x, SEG);           /* exact resend, other bytes */
+        conn_resend(&k, 0, s0 + SEG / 2, x, SEG);       /* across two segments */
+        conn_resend(&k, 0, s0 + 2 * SEG + 100, x, 200); /* inside one */
+        static const uint8_t msg[] = "after the overlaps";
+        ws_frame(&k, 1, 0x81, msg, sizeof msg - 1);
+        conn_fin(&k);
+    } else if (strcmp(argv[1], "splitgap") == 0) {
+        struct conn k = conn_open(d, &t, 0x0b000001, 40005, server, 80);
+        ws_upgrade(&k, 0);
+        /* server data: text frames of 1447 payload bytes + a 2-byte header..., laid out so
+         * that one segment ends with the first byte of a header */
+        static uint8_t st[SEG * 8];
+        size_t off = 0;
+        while (off + 2 + 200 <= sizeof st) {
+            size_t pl = 200;
+            if (off + 2 < SEG - 1 && off + 2 + pl > SEG - 1) /* end a frame at SEG - 1 */
+                pl = SEG - 1 - off - 2;
+            off += ws_header(st + off, 0x81, pl, NULL);
+            memset(st + off, 't', pl);
+            off += pl;
+        }
+        conn_send_skip(&k, 0, st, off, SEG); /* the segment after the header's first byte */
+        static const uint8_t msg[] = "client still talking";
+        ws_frame(&k, 1, 0x81, msg, sizeof msg - 1);
+        conn_fin(&k);
+    } else if (strcmp(argv[1], "wsopen") == 0) {
+        struct conn k = conn_open(d, &t, 0x0b000001, 40006, server, 80);
+        ws_upgrade(&k, 0);
+        for (int i = 0; i < 20; i++) {
+            char m[64];
+            int l = snprintf(m, sizeof m, "message %d of a session cut short", i);
+            ws_frame(&k, i & 1, 0x81, (const uint8_t *)m, (size_t)l);
+        }
+        conn_fin(&k);
     } else {
         fprintf(stderr, "mkhostile: unknown kind %s\n", argv[1]);
         return 2;

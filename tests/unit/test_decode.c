@@ -238,13 +238,23 @@ START_TEST(test_every_truncation)
         s.payload = data;
         s.plen = sizeof data;
         size_t n = pb_eth(b, &s);
-        size_t hdr = 14 + (fam == 4 ? 20 : 40) + 20 + sizeof syn_opts;
+        size_t fixed = 14 + (fam == 4 ? 20 : 40) + 20; /* through the fixed TCP header */
+        size_t hdr = fixed + sizeof syn_opts;
         for (size_t cut = 0; cut < n; cut++) {
             struct pkt p;
             enum dec_result r = dec(WST_LINK_ETHERNET, b, cut, n, &p);
-            if (cut < hdr) {
+            if (cut < fixed) {
                 ck_assert_int_eq(r, DEC_TRUNCATED);
+            } else if (cut < hdr) {
+                /* cut inside the options: the segment counts, its options are flagged cut and
+                 * no payload byte is held */
+                ck_assert_int_eq(r, DEC_TCP);
+                ck_assert(p.opts.cut);
+                ck_assert(!p.opts.malformed);
+                ck_assert_uint_eq(p.payload_len, sizeof data);
+                ck_assert_uint_eq(p.payload_cap, 0);
             } else {
+                ck_assert(!p.opts.cut);
                 ck_assert_int_eq(r, DEC_TCP);
                 ck_assert_uint_eq(p.payload_len, sizeof data);
                 ck_assert_uint_eq(p.payload_cap, cut - hdr);

@@ -1,0 +1,181 @@
+#!/bin/sh
+# live.sh - live capture under test, inside a network namespace this script creates.
+#
+# A real WebSocket server and client (tests/gen/ws_py.py: Debian's python3-websockets, with
+# permessage-deflate) exchange messages on the namespace's loopback while two captures run on
+# it at once: `wstap -i lo --json -Z nobody tcp port P` and `tcpdump -i lo -w F tcp port P`.
+# Checks:
+#   - wstap prints "listening on lo" and runs as nobody: /proc/PID/status shows Uid and Gid
+#     65534 (real, effective, saved, filesystem), no supplementary root group, CapEff 0;
+#   - on SIGINT it ends with status 0 and its last event is capture.end with the kernel's drop
+#     counts (numbers, not null), 0 dropped;
+#   - every event of the live run equals the offline analysis (wstap -r F --json) of tcpdump's
+#     file, line for line, except capture.end's dropped/ifdropped (a file has none);
+#   - a second run (timeline, no -Z) stopped by SIGTERM prints the summary with the
+#     "dropped by kernel" line and exits 0.
+# Skipped, with the reason printed, when not root, when a namespace cannot be made, or when
+# tcpdump or python3-websockets is missing (tools/deps.sh check installs them).
+# Traffic stays inside the namespace; every process runs under timeout; the namespace is
+# deleted on exit. Last line: "live: N passed, N failed[, N skipped]".
+cd "$(dirname "$0")/.." || exit 2
+
+WSTAP=${WSTAP_BIN:-./wstap}
+PY=/usr/bin/python3
+OUT=tests/out/live
+NS=wstap-live-$$
+PORT=18765
+passed=0
+failed=0
+export TZ=UTC LC_ALL=C
+
+skip() {
+    echo "SKIPPED live: $*"
+    echo "live: 0 passed, 0 failed, 1 skipped"
+    exit 0
+}
+ok() { echo "ok   live: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL live: $*"; failed=$((failed + 1)); }
+finish() {
+    echo "live: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit
+}
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (a network namespace, packet capture, -Z)"
+command -v tcpdump >/dev/null 2>&1 || skip "tcpdump is not installed (tools/deps.sh check)"
+command -v ip >/dev/null 2>&1 || skip "ip (iproute2) is not installed"
+"$PY" -c 'import websockets' 2>/dev/null || skip "python3-websockets is not installed (tools/deps.sh check)"
+[ -x "$WSTAP" ] || { bad "$WSTAP is not built"; finish; }
+id nobody >/dev/null 2>&1 || skip "there is no user nobody for -Z"
+if ! ip netns add "$NS" 2>"$OUT.err"; then
+    skip "cannot create a network namespace here: $(cat "$OUT.err" 2>/dev/null)"
+fi
+cleanup() {
+    for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+    ip netns del "$NS" 2>/dev/null
+}
+pids=
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ip -n "$NS" link set lo up
+rm -rf "$OUT"
+mkdir -p "$OUT"
+NSX="ip netns exec $NS"
+
+# child_of PID: the process timeout(1) started (timeout stays the parent; signals go to wstap)
+child_of() {
+    i=0
+    while [ $i -lt 50 ]; do
+        c=$(pgrep -P "$1" -n 2>/dev/null) && [ -n "$c" ] && { echo "$c"; return 0; }
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "$1"
+}
+
+# wait_for FILE PATTERN: up to 10 s for PATTERN to appear in FILE
+wait_for() {
+    i=0
+    while [ $i -lt 100 ]; do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# ---- run 1: JSON, -Z nobody, SIGINT; tcpdump beside it ----------------------------------
+$NSX timeout 60 "$WSTAP" -i lo --json -Z nobody tcp port $PORT >"$OUT/live.json" 2>"$OUT/live.err" &
+tmo=$!
+pids="$pids $tmo"
+wpid=$(child_of $tmo)
+$NSX timeout 60 tcpdump -i lo -n -U -w "$OUT/ref.pcap" tcp port $PORT 2>"$OUT/tcpdump.err" &
+tpid=$!
+pids="$pids $tpid"
+tpid=$(child_of $tpid)
+if wait_for "$OUT/live.err" "listening on lo"; then ok "wstap is listening on lo"; else bad "wstap did not start: $(head -c 300 "$OUT/live.err")"; fi
+wait_for "$OUT/tcpdump.err" "listening on" || bad "tcpdump did not start: $(head -c 300 "$OUT/tcpdump.err")"
+
+st=/proc/$wpid/status
+if [ -r "$st" ]; then
+    uid=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "$st")
+    gid=$(awk '/^Gid:/ {print $2, $3, $4, $5}' "$st")
+    groups=$(awk '/^Groups:/ {$1 = ""; print}' "$st")
+    capeff=$(awk '/^CapEff:/ {print $2}' "$st")
+    nuid=$(id -u nobody)
+    ngid=$(id -g nobody)
+    [ "$uid" = "$nuid $nuid $nuid $nuid" ] && ok "-Z nobody: Uid $uid" || bad "-Z nobody: Uid is '$uid', want $nuid x4"
+    [ "$gid" = "$ngid $ngid $ngid $ngid" ] && ok "-Z nobody: Gid $gid" || bad "-Z nobody: Gid is '$gid', want $ngid x4"
+    case " $groups " in
+    *" 0 "*) bad "-Z nobody: still in group 0 (Groups:$groups)" ;;
+    *) ok "-Z nobody: no root group (Groups:$groups)" ;;
+    esac
+    [ "$capeff" = 0000000000000000 ] && ok "-Z nobody: no effective capabilities" || bad "-Z nobody: CapEff $capeff"
+else
+    bad "wstap (pid $wpid) is not running: $(head -c 300 "$OUT/live.err")"
+fi
+
+$NSX timeout 30 "$PY" tests/gen/ws_py.py server --host 127.0.0.1 --port $PORT \
+    --compression deflate --log "$OUT/server.log" >"$OUT/server.out" 2>&1 &
+spid=$!
+pids="$pids $spid"
+i=0
+while [ $i -lt 100 ] && ! $NSX ss -Hltn "sport = :$PORT" | grep -q .; do sleep 0.1; i=$((i + 1)); done
+if $NSX timeout 30 "$PY" tests/gen/ws_py.py client --url "ws://127.0.0.1:$PORT/live" \
+    --scenario deflate --compression deflate --log "$OUT/client.log" >"$OUT/client.out" 2>&1; then
+    ok "the WebSocket client ran its scenario"
+else
+    bad "the WebSocket client failed: $(tail -n 5 "$OUT/client.out")"
+fi
+wait "$spid" 2>/dev/null
+sleep 1 # let both captures read the last packets
+kill -INT "$wpid" "$tpid"
+wait "$tmo"
+wrc=$?
+wait
+[ "$wrc" -eq 0 ] && ok "SIGINT: wstap exited 0" || bad "SIGINT: wstap exited $wrc: $(tail -n 3 "$OUT/live.err")"
+last=$(tail -n 1 "$OUT/live.json")
+case "$last" in
+*'"ev":"capture.end"'*'"dropped":0,"ifdropped":0'*) ok "SIGINT: capture.end with the kernel's drop counts, 0 dropped" ;;
+*) bad "SIGINT: last line is not capture.end with dropped 0: $(printf '%s' "$last" | head -c 300)" ;;
+esac
+n=$(grep -c '"ev":"ws.message"' "$OUT/live.json")
+[ "$n" -ge 10 ] && ok "live: $n WebSocket messages decoded" || bad "live: only $n WebSocket messages"
+grep -q '"compressed":true' "$OUT/live.json" && ok "live: permessage-deflate messages inflated" || bad "live: no compressed message"
+
+"$WSTAP" -r "$OUT/ref.pcap" --json >"$OUT/offline.json" 2>"$OUT/offline.err"
+orc=$?
+[ "$orc" -eq 0 ] && ok "offline analysis of tcpdump's capture exited 0" || bad "offline analysis exited $orc"
+# the same events (packet times within 2 ms; capture.end's drop counts are null for a file)
+if "$PY" tests/live_cmp.py "$OUT/live.json" "$OUT/offline.json" >"$OUT/cmp.out" 2>&1; then
+    ok "live JSON equals the offline analysis of tcpdump's capture: $(cat "$OUT/cmp.out")"
+else
+    bad "live JSON differs from the offline analysis of tcpdump's capture:"
+    sed 's/^/    /' "$OUT/cmp.out"
+fi
+
+# ---- run 2: timeline, SIGTERM -----------------------------------------------------------------
+$NSX timeout 60 "$WSTAP" -i lo tcp port $PORT >"$OUT/term.out" 2>"$OUT/term.err" &
+tmo=$!
+pids="$pids $tmo"
+wpid=$(child_of $tmo)
+wait_for "$OUT/term.err" "listening on lo" || bad "run 2: wstap did not start"
+$NSX timeout 30 "$PY" tests/gen/ws_py.py server --host 127.0.0.1 --port $PORT \
+    --compression none --log "$OUT/server2.log" >"$OUT/server2.out" 2>&1 &
+spid=$!
+pids="$pids $spid"
+i=0
+while [ $i -lt 100 ] && ! $NSX ss -Hltn "sport = :$PORT" | grep -q .; do sleep 0.1; i=$((i + 1)); done
+$NSX timeout 30 "$PY" tests/gen/ws_py.py client --url "ws://127.0.0.1:$PORT/term" \
+    --scenario plain --compression none --log "$OUT/client2.log" >"$OUT/client2.out" 2>&1 ||
+    bad "run 2: the client failed"
+wait "$spid" 2>/dev/null
+sleep 1
+kill -TERM "$wpid"
+wait "$tmo"
+wrc=$?
+[ "$wrc" -eq 0 ] && ok "SIGTERM: wstap exited 0" || bad "SIGTERM: wstap exited $wrc"
+grep -q "dropped by kernel *0" "$OUT/term.out" && ok "SIGTERM: the summary has 'dropped by kernel 0'" ||
+    bad "SIGTERM: no 'dropped by kernel' line in the summary"
+grep -q "WebSocket open" "$OUT/term.out" && ok "SIGTERM: the session was decoded" || bad "SIGTERM: no WebSocket open"
+finish
