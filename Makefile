@@ -81,6 +81,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/util.h $(LIBAPP) $(LIBCORE)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(PCAP_CFLAGS) -Itests/unit -o $@ $< \
 	    $(LIBAPP) $(LIBCORE) $(SAN) $(LDFLAGS) $(CHECK_LIBS) $(PCAP_LIBS) $(CORE_LIBS)
 
+# test_alloc counts every allocation of the core and the sinks (no allocation per packet).
+$(BUILD)/tests/test_alloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+
 deps:
 	@sh tools/deps.sh check
 
