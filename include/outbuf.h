@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define OUTBUF_SIZE (64 * 1024)
 
@@ -29,6 +30,8 @@ int outbuf_putc(struct outbuf *ob, char c);
 /* One formatted piece; at most OUTBUF_SIZE - 1 bytes of it are kept (returns -1 if cut). */
 int outbuf_printf(struct outbuf *ob, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int outbuf_flush(struct outbuf *ob);
+/* v in decimal, at least width digits (zero-padded; width <= 20); no printf on the hot path. */
+int outbuf_put_u64(struct outbuf *ob, uint64_t v, unsigned width);
 
 static inline bool outbuf_failed(const struct outbuf *ob)
 {

@@ -67,6 +67,21 @@ int outbuf_put(struct outbuf *ob, const void *data, size_t len)
     return 0;
 }
 
+int outbuf_put_u64(struct outbuf *ob, uint64_t v, unsigned width)
+{
+    char d[20];
+    unsigned n = 0;
+    do {
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (width > sizeof d)
+        width = sizeof d;
+    while (n < width)
+        d[sizeof d - 1 - n++] = '0';
+    return outbuf_put(ob, d + sizeof d - n, n);
+}
+
 int outbuf_puts(struct outbuf *ob, const char *s)
 {
     return outbuf_put(ob, s, strlen(s));

@@ -259,7 +259,10 @@ static int run(struct pmd *z, const uint8_t *in, size_t inlen, struct pmd_buf *o
         uint8_t probe_byte;
         uint8_t *dst;
         bool probe = false;
-        size_t room = pmd_buf_room(out, PMD_CHUNK);
+        /* Ask for room in proportion to the input (small messages keep small buffers); when
+         * the output fills it, the next turn asks again and the buffer doubles. */
+        size_t want = inlen >= PMD_CHUNK / 4 ? PMD_CHUNK : 4 * inlen + 256;
+        size_t room = pmd_buf_room(out, want);
 
         if (room == 0) {
             if (out->len < out->max)

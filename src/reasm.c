@@ -69,9 +69,18 @@ static bool ret_grow(struct reasm *r, struct reasm_pool *pool, uint64_t want)
     uint8_t *nb = malloc(ncap);
     if (!nb)
         return r->ret_cap != 0;
-    /* move the valid range [ret_off, next) to its place in the larger ring */
-    for (uint64_t o = r->ret_off; o < r->next; o++)
-        nb[o & (ncap - 1)] = r->ret[o & (r->ret_cap - 1)];
+    /* move the valid range [ret_off, next) to its place in the larger ring, in at most
+     * three pieces (where either ring wraps) */
+    for (uint64_t o = r->ret_off; o < r->next;) {
+        uint64_t so = o & (r->ret_cap - 1), no = o & (ncap - 1);
+        uint64_t k = r->next - o;
+        if (k > r->ret_cap - so)
+            k = r->ret_cap - so;
+        if (k > ncap - no)
+            k = ncap - no;
+        memcpy(nb + no, r->ret + so, (size_t)k);
+        o += k;
+    }
     free(r->ret);
     pool->ret_bytes += ncap - r->ret_cap;
     r->ret = nb;
@@ -93,8 +102,11 @@ static void ret_append(struct reasm *r, struct reasm_pool *pool, const uint8_t *
     }
     uint32_t mask = r->ret_cap - 1;
     uint32_t skip = n > r->ret_cap ? n - r->ret_cap : 0;
-    for (uint32_t i = skip; i < n; i++)
-        r->ret[(r->next + i) & mask] = p[i];
+    /* the last (at most ret_cap) bytes into the ring: two memcpy where it wraps */
+    uint32_t at = (uint32_t)((r->next + skip) & mask), k = n - skip;
+    uint32_t first = k < r->ret_cap - at ? k : r->ret_cap - at;
+    memcpy(r->ret + at, p + skip, first);
+    memcpy(r->ret, p + skip + first, k - first);
     if (r->next + n - r->ret_off > r->ret_cap)
         r->ret_off = r->next + n - r->ret_cap;
 }

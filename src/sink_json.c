@@ -16,12 +16,15 @@ void sink_put_fixed(struct outbuf *ob, int64_t v, unsigned decimals)
         scale *= 10;
     /* The magnitude as unsigned, so INT64_MIN does not overflow. */
     uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0)
+        outbuf_putc(ob, '-');
     if (decimals == 0) {
-        outbuf_printf(ob, "%s%" PRIu64, v < 0 ? "-" : "", mag);
+        outbuf_put_u64(ob, mag, 0);
         return;
     }
-    outbuf_printf(ob, "%s%" PRIu64 ".%0*" PRIu64, v < 0 ? "-" : "", mag / scale, (int)decimals,
-                  mag % scale);
+    outbuf_put_u64(ob, mag / scale, 0);
+    outbuf_putc(ob, '.');
+    outbuf_put_u64(ob, mag % scale, decimals > 9 ? 9 : decimals);
 }
 
 static void json_put_u_escape(struct outbuf *ob, uint32_t cp)
@@ -109,7 +112,7 @@ static void json_key(struct outbuf *ob, const char *key)
 static void json_key_u64(struct outbuf *ob, const char *key, uint64_t v)
 {
     json_key(ob, key);
-    outbuf_printf(ob, "%" PRIu64, v);
+    outbuf_put_u64(ob, v, 0);
 }
 
 /* A non-negative int, or null for the -1 ("absent") of the core's structs. */
@@ -119,7 +122,7 @@ static void json_key_int_or_null(struct outbuf *ob, const char *key, int v)
     if (v < 0)
         outbuf_puts(ob, "null");
     else
-        outbuf_printf(ob, "%d", v);
+        outbuf_put_u64(ob, (uint64_t)v, 0);
 }
 
 static void json_key_bool(struct outbuf *ob, const char *key, bool v)
