@@ -243,3 +243,21 @@ fuzz-run: fuzz
 -include $(FUZZ_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)
 
 -include $(CORE_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(UNIT_BINS:=.d)
+
+# ---- benchmarks (issue #7) -------------------------------------------------------------------
+# Not part of `make check`. bench-gen (root) writes the large captures to $(BENCH_DIR), outside
+# the repository; bench times wstap against tshark, tcpflow and a bare libpcap loop on them.
+# See bench/README.md. BENCH_SKIP_TSHARK=1 skips tshark.
+BENCH_DIR ?= /var/tmp/wstap-bench
+PCAPFLOOR := $(BUILD)/bench/pcapfloor
+
+.PHONY: bench bench-gen
+bench-gen:
+	BENCH_DIR=$(BENCH_DIR) bash bench/gen.sh
+
+$(PCAPFLOOR): bench/pcapfloor.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< $(PCAP_CFLAGS) $(PCAP_LIBS)
+
+bench: wstap $(PCAPFLOOR)
+	BENCH_DIR=$(BENCH_DIR) WSTAP=./wstap PCAPFLOOR=$(PCAPFLOOR) bash bench/run.sh

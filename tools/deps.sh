@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh - install wstap's build and test dependencies (Debian 12 package names).
 # As root: installs what is missing with apt-get. Otherwise: prints the one command to run.
-# Usage: tools/deps.sh [build|check]   (build: compile only; check: also the test oracles)
+# Usage: tools/deps.sh [build|check|bench]   (build: compile only; check: also the test oracles;
+#        bench: also what bench/gen.sh and bench/run.sh need, see bench/README.md)
 set -eu
 mode=${1:-check}
 pkgs="build-essential pkg-config libpcap-dev zlib1g-dev libssl-dev check"
@@ -12,6 +13,13 @@ if [ "$mode" = check ]; then
     # procps (pgrep).
     pkgs="$pkgs tshark python3 clang libclang-rt-14-dev valgrind groff man-db"
     pkgs="$pkgs tcpdump python3-websockets iproute2 procps"
+elif [ "$mode" = bench ]; then
+    # bench/gen.sh: node-ws and node's http for traffic, tcpdump, ip/ss and ethtool for lo;
+    # bench/run.sh: tshark and tcpflow to compare with, GNU time for wall time and peak RSS.
+    pkgs="$pkgs nodejs node-ws tcpdump tshark tcpflow time ethtool iproute2 python3"
+elif [ "$mode" != build ]; then
+    echo "usage: tools/deps.sh [build|check|bench]" >&2
+    exit 2
 fi
 missing=""
 for p in $pkgs; do
