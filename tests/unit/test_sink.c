@@ -786,6 +786,18 @@ START_TEST(outbuf_printf_too_long)
 }
 END_TEST
 
+/* An empty string may come as NULL with length 0 (an empty close reason): found by the fuzzer
+ * and by UBSan on Zeek's http-websocket.pcap (memcpy and pointer arithmetic on NULL). Under the
+ * sanitizer build any such use is a report. */
+START_TEST(empty_null_strings)
+{
+    ck_assert_int_eq(outbuf_put(ob, NULL, 0), 0);
+    json_put_str(ob, NULL, 0);
+    term_put_safe(ob, NULL, 0);
+    ck_assert_str_eq(taken(), "\"\""); /* the JSON string; the terminal text is empty */
+}
+END_TEST
+
 START_TEST(outbuf_epipe_sticky)
 {
     int p[2];
@@ -869,6 +881,7 @@ static Suite *sink_suite(void)
     tcase_add_test(to, outbuf_large_writes);
     tcase_add_test(to, outbuf_printf_too_long);
     tcase_add_test(to, outbuf_epipe_sticky);
+    tcase_add_test(to, empty_null_strings);
     suite_add_tcase(s, to);
     return s;
 }
