@@ -73,6 +73,20 @@ child_of() {
     echo "$1"
 }
 
+# start_server COMPRESSION NAME: the echo server in the namespace, in the background ($spid);
+# returns once it listens (10 s at most)
+start_server() {
+    $NSX timeout 30 "$PY" tests/gen/ws_py.py server --host 127.0.0.1 --port $PORT \
+        --compression "$1" --log "$OUT/$2.log" >"$OUT/$2.out" 2>&1 &
+    spid=$!
+    pids="$pids $spid"
+    i=0
+    while [ $i -lt 100 ] && ! $NSX ss -Hltn "sport = :$PORT" | grep -q .; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
 # wait_for FILE PATTERN: up to 10 s for PATTERN to appear in FILE
 wait_for() {
     i=0
@@ -115,12 +129,7 @@ else
     bad "wstap (pid $wpid) is not running: $(head -c 300 "$OUT/live.err")"
 fi
 
-$NSX timeout 30 "$PY" tests/gen/ws_py.py server --host 127.0.0.1 --port $PORT \
-    --compression deflate --log "$OUT/server.log" >"$OUT/server.out" 2>&1 &
-spid=$!
-pids="$pids $spid"
-i=0
-while [ $i -lt 100 ] && ! $NSX ss -Hltn "sport = :$PORT" | grep -q .; do sleep 0.1; i=$((i + 1)); done
+start_server deflate server
 if $NSX timeout 30 "$PY" tests/gen/ws_py.py client --url "ws://127.0.0.1:$PORT/live" \
     --scenario deflate --compression deflate --log "$OUT/client.log" >"$OUT/client.out" 2>&1; then
     ok "the WebSocket client ran its scenario"
@@ -160,12 +169,7 @@ tmo=$!
 pids="$pids $tmo"
 wpid=$(child_of $tmo)
 wait_for "$OUT/term.err" "listening on lo" || bad "run 2: wstap did not start"
-$NSX timeout 30 "$PY" tests/gen/ws_py.py server --host 127.0.0.1 --port $PORT \
-    --compression none --log "$OUT/server2.log" >"$OUT/server2.out" 2>&1 &
-spid=$!
-pids="$pids $spid"
-i=0
-while [ $i -lt 100 ] && ! $NSX ss -Hltn "sport = :$PORT" | grep -q .; do sleep 0.1; i=$((i + 1)); done
+start_server none server2
 $NSX timeout 30 "$PY" tests/gen/ws_py.py client --url "ws://127.0.0.1:$PORT/term" \
     --scenario plain --compression none --log "$OUT/client2.log" >"$OUT/client2.out" 2>&1 ||
     bad "run 2: the client failed"
