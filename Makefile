@@ -23,7 +23,7 @@ LDFLAGS ?=
 BUILD   ?= build
 
 PCAP_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libpcap)
-PCAP_LIBS     = $(shell $(PKG_CONFIG) --libs libpcap)
+PCAP_LIBS     = $(shell $(PKG_CONFIG) --libs libpcap) -pthread
 Z_CFLAGS      = $(shell $(PKG_CONFIG) --cflags zlib)
 Z_LIBS        = $(shell $(PKG_CONFIG) --libs zlib)
 CRYPTO_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcrypto)
@@ -53,7 +53,7 @@ LIBAPP    := $(BUILD)/libwstapapp.a
 all: wstap
 
 # Only the front end sees libpcap's headers; the core cannot include them by accident.
-$(APP_OBJS): EXTRA_CFLAGS = $(PCAP_CFLAGS) $(CRYPTO_CFLAGS)
+$(APP_OBJS): EXTRA_CFLAGS = $(PCAP_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 $(CORE_OBJS): EXTRA_CFLAGS = $(Z_CFLAGS) $(CRYPTO_CFLAGS)
 
 $(BUILD)/%.o: %.c

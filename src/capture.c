@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <grp.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -186,6 +188,259 @@ static bool capture_deliver(struct capture_ctx *ctx, const struct pcap_pkthdr *p
     return !ctx->stop;
 }
 
+/* Open a capture file (or "-", standard input) for libpcap with a large stdio buffer: libpcap
+ * reads each record with fread, and glibc's default st_blksize buffer (4 KiB) makes that one
+ * read(2) per 4 KiB -- most of the system time of a big file. */
+#define CAPTURE_FILE_BUFSZ (1u << 20)
+static pcap_t *capture_open_file(const char *path, char *errbuf)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    setvbuf(f, NULL, _IOFBF, CAPTURE_FILE_BUFSZ);
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (!p && !is_stdin)
+        fclose(f);
+    return p;
+}
+
+/* Progress of an offline read: every 4096 packets, the file offset reached. */
+static void capture_progress(struct capture_ctx *ctx, long pos)
+{
+    if (ctx->ops->progress && (ctx->delivered & 4095) == 0)
+        ctx->ops->progress(ctx->user, ctx->bytes_before + (pos > 0 ? (uint64_t)pos : 0),
+                           ctx->bytes_total);
+}
+
+/* Read p in this thread, one packet after the other. 1 at the end, -1 on a read error. */
+static int capture_read_direct(struct capture_ctx *ctx, pcap_t *p, const char *name)
+{
+    struct pcap_pkthdr *ph;
+    const u_char *data;
+
+    while (!ctx->stop && !capture_stop_flag) {
+        int r = pcap_next_ex(p, &ph, &data);
+        if (r == 1) {
+            capture_deliver(ctx, ph, data);
+            if (ctx->ops->progress && (ctx->delivered & 4095) == 0) {
+                FILE *f = pcap_file(p);
+                capture_progress(ctx, f ? ftell(f) : -1);
+            }
+        } else if (r == PCAP_ERROR_BREAK) {
+            break; /* end of file */
+        } else if (r == 0) {
+            continue; /* only live captures time out */
+        } else if (capture_stop_flag) {
+            break; /* a signal interrupted a read from a pipe: a clean stop */
+        } else {
+            capture_msg(ctx->o, "%s: %s", name, pcap_geterr(p));
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/*
+ * Read-ahead for regular files: a second thread runs libpcap (the read(2) calls, the record
+ * parsing) and copies the packets into a few large chunks, while this thread analyzes the
+ * chunks it filled before. The packets reach the analyzer in file order, the same as
+ * capture_read_direct; only the reading overlaps with the analysis. Memory: CAPTURE_RA_CHUNKS
+ * chunks of CAPTURE_RA_CHUNK bytes (a packet larger than a chunk grows that chunk).
+ */
+#define CAPTURE_RA_CHUNK (1u << 20)
+#define CAPTURE_RA_CHUNKS 4u
+
+struct ra_rec { /* one packet in a chunk, its bytes after it, the next one 8-aligned */
+    struct timeval ts;
+    uint32_t caplen, len;
+};
+
+struct ra_chunk {
+    uint8_t *buf;
+    size_t cap, used;
+    long pos; /* file offset after the chunk's last packet */
+    int end;  /* 0: more chunks follow; 1: the file ended; -1: a read error (msg) */
+    char msg[PCAP_ERRBUF_SIZE];
+};
+
+struct readahead {
+    pcap_t *p;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ra_chunk ch[CAPTURE_RA_CHUNKS];
+    unsigned filled, consumed; /* chunks handed over and given back (counters, mod N) */
+    bool quit;                 /* the consumer stopped: the reader ends at its next chunk */
+};
+
+static size_t ra_align(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Reader thread: take an empty chunk (NULL when told to quit). */
+static struct ra_chunk *ra_take_empty(struct readahead *ra)
+{
+    pthread_mutex_lock(&ra->mu);
+    while (ra->filled - ra->consumed == CAPTURE_RA_CHUNKS && !ra->quit)
+        pthread_cond_wait(&ra->cv, &ra->mu);
+    struct ra_chunk *c = ra->quit ? NULL : &ra->ch[ra->filled % CAPTURE_RA_CHUNKS];
+    pthread_mutex_unlock(&ra->mu);
+    if (c) {
+        c->used = 0;
+        c->end = 0;
+    }
+    return c;
+}
+
+static void ra_publish(struct readahead *ra, struct ra_chunk *c)
+{
+    FILE *f = pcap_file(ra->p);
+    c->pos = f ? ftell(f) : -1;
+    pthread_mutex_lock(&ra->mu);
+    ra->filled++;
+    pthread_cond_broadcast(&ra->cv);
+    pthread_mutex_unlock(&ra->mu);
+}
+
+/* Copy a packet into c: 0, 1 when it does not fit (c holds packets), -1 out of memory. */
+static int ra_put(struct ra_chunk *c, const struct pcap_pkthdr *ph, const u_char *data)
+{
+    size_t need = ra_align(sizeof(struct ra_rec) + ph->caplen);
+    if (c->cap - c->used < need) {
+        if (c->used > 0)
+            return 1;
+        uint8_t *nb = realloc(c->buf, need); /* a packet larger than a chunk grows it */
+        if (!nb)
+            return -1;
+        c->buf = nb;
+        c->cap = need;
+    }
+    struct ra_rec rec = {ph->ts, ph->caplen, ph->len};
+    memcpy(c->buf + c->used, &rec, sizeof rec);
+    memcpy(c->buf + c->used + sizeof rec, data, ph->caplen);
+    c->used += need;
+    return 0;
+}
+
+static void *ra_main(void *arg)
+{
+    struct readahead *ra = arg;
+    struct ra_chunk *c = ra_take_empty(ra);
+    struct pcap_pkthdr *ph;
+    const u_char *data;
+
+    while (c) {
+        int r;
+        do
+            r = pcap_next_ex(ra->p, &ph, &data);
+        while (r == 0); /* only live captures time out; a file never does */
+        if (r != 1) {
+            c->end = r == PCAP_ERROR_BREAK ? 1 : -1;
+            if (c->end < 0)
+                snprintf(c->msg, sizeof c->msg, "%s", pcap_geterr(ra->p));
+            ra_publish(ra, c);
+            return NULL;
+        }
+        int put = ra_put(c, ph, data);
+        if (put > 0) { /* full: hand it over, the packet opens the next chunk */
+            ra_publish(ra, c);
+            c = ra_take_empty(ra);
+            if (!c)
+                return NULL;
+            put = ra_put(c, ph, data);
+        }
+        if (put < 0) {
+            c->end = -1;
+            snprintf(c->msg, sizeof c->msg, "out of memory for a %u-byte packet", ph->caplen);
+            ra_publish(ra, c);
+            return NULL;
+        }
+        if (capture_stop_flag) {
+            c->end = 1;
+            ra_publish(ra, c);
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Analyze p's packets as the reader thread hands them over. 1 at the end, -1 on an error. */
+static int capture_read_threaded(struct capture_ctx *ctx, pcap_t *p, const char *name)
+{
+    struct readahead *ra = calloc(1, sizeof *ra);
+    unsigned i;
+    int result = 1;
+
+    if (!ra)
+        return capture_read_direct(ctx, p, name);
+    ra->p = p;
+    for (i = 0; i < CAPTURE_RA_CHUNKS; i++) {
+        ra->ch[i].buf = malloc(CAPTURE_RA_CHUNK);
+        if (!ra->ch[i].buf)
+            break;
+        ra->ch[i].cap = CAPTURE_RA_CHUNK;
+    }
+    pthread_t th;
+    bool started = false;
+    if (i == CAPTURE_RA_CHUNKS && pthread_mutex_init(&ra->mu, NULL) == 0) {
+        if (pthread_cond_init(&ra->cv, NULL) == 0) {
+            started = pthread_create(&th, NULL, ra_main, ra) == 0;
+            if (!started)
+                pthread_cond_destroy(&ra->cv);
+        }
+        if (!started)
+            pthread_mutex_destroy(&ra->mu);
+    }
+    if (!started) { /* no thread (or no memory): read here */
+        for (i = 0; i < CAPTURE_RA_CHUNKS; i++)
+            free(ra->ch[i].buf);
+        free(ra);
+        return capture_read_direct(ctx, p, name);
+    }
+
+    bool done = false;
+    while (!done) {
+        pthread_mutex_lock(&ra->mu);
+        while (ra->filled == ra->consumed)
+            pthread_cond_wait(&ra->cv, &ra->mu);
+        struct ra_chunk *c = &ra->ch[ra->consumed % CAPTURE_RA_CHUNKS];
+        pthread_mutex_unlock(&ra->mu);
+
+        for (size_t off = 0; off < c->used && !ctx->stop && !capture_stop_flag;) {
+            struct ra_rec rec;
+            struct pcap_pkthdr ph;
+            memcpy(&rec, c->buf + off, sizeof rec);
+            ph.ts = rec.ts;
+            ph.caplen = rec.caplen;
+            ph.len = rec.len;
+            capture_deliver(ctx, &ph, c->buf + off + sizeof rec);
+            capture_progress(ctx, c->pos);
+            off += ra_align(sizeof rec + rec.caplen);
+        }
+        if (c->end < 0 && !ctx->stop && !capture_stop_flag) {
+            capture_msg(ctx->o, "%s: %s", name, c->msg);
+            result = -1;
+        }
+        done = c->end != 0 || ctx->stop || capture_stop_flag;
+        pthread_mutex_lock(&ra->mu);
+        ra->consumed++;
+        if (done)
+            ra->quit = true;
+        pthread_cond_broadcast(&ra->cv);
+        pthread_mutex_unlock(&ra->mu);
+    }
+    pthread_join(th, NULL);
+    pthread_cond_destroy(&ra->cv);
+    pthread_mutex_destroy(&ra->mu);
+    for (i = 0; i < CAPTURE_RA_CHUNKS; i++)
+        free(ra->ch[i].buf);
+    free(ra);
+    return result;
+}
+
 /* Read one file to its end. Returns 1 when the file was read (whole or until a stop), 0 when
  * it failed before any packet (not opened, unsupported, filter), -1 when it failed midway. */
 static int capture_read_file(struct capture_ctx *ctx, const char *path, bool *filter_failed)
@@ -193,12 +448,13 @@ static int capture_read_file(struct capture_ctx *ctx, const char *path, bool *fi
     const struct capture_opts *o = ctx->o;
     const char *name = capture_file_name(path);
     char errbuf[PCAP_ERRBUF_SIZE];
-    struct pcap_pkthdr *ph;
-    const u_char *data;
     int result = 1;
 
     errbuf[0] = '\0';
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    struct stat sb;
+    /* a pipe is read packet by packet, so that each one is analyzed as soon as it arrives */
+    bool threaded = strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    pcap_t *p = capture_open_file(path, errbuf);
     if (!p) {
         size_t plen = strlen(path);
         /* libpcap's message often names the file already ("FILE: No such file ..."). */
@@ -223,28 +479,10 @@ static int capture_read_file(struct capture_ctx *ctx, const char *path, bool *fi
         goto out_close;
     }
     ctx->ops->set_link(ctx->user, link);
-    while (!ctx->stop && !capture_stop_flag) {
-        int r = pcap_next_ex(p, &ph, &data);
-        if (r == 1) {
-            capture_deliver(ctx, ph, data);
-            if (ctx->ops->progress && (ctx->delivered & 4095) == 0) {
-                FILE *f = pcap_file(p);
-                long pos = f ? ftell(f) : -1;
-                ctx->ops->progress(ctx->user, ctx->bytes_before + (pos > 0 ? (uint64_t)pos : 0),
-                                   ctx->bytes_total);
-            }
-        } else if (r == PCAP_ERROR_BREAK) {
-            break; /* end of file */
-        } else if (r == 0) {
-            continue; /* only live captures time out */
-        } else if (capture_stop_flag) {
-            break; /* a signal interrupted a read from a pipe: a clean stop */
-        } else {
-            capture_msg(o, "%s: %s", name, pcap_geterr(p));
-            result = -1;
-            break;
-        }
-    }
+    if (threaded)
+        result = capture_read_threaded(ctx, p, name);
+    else
+        result = capture_read_direct(ctx, p, name);
 out_close:
     pcap_close(p);
     return result;

@@ -9,7 +9,7 @@
 # tests/hostile/runrss.c, which reports the exit status and the peak RSS.
 # Memory bounds (KiB) are the caps of man/wstap.1 LIMITS that the capture can reach, plus
 # BASE = 16 MiB for the program itself (binary, libraries, I/O buffers: about 5 MiB measured
-# on an empty capture) and the state of the connections it holds (0.8 KiB each).
+# on an empty capture) plus the 4 MiB file read-ahead of LIMITS, and the state of the connections it holds (0.8 KiB each).
 # Environment: WSTAP_BIN (./wstap), WSTAP_WRAP, WSTAP_TIMEOUT (300 s per run).
 # Last line: "hostile: N passed, N failed".
 cd "$(dirname "$0")/.." || exit 2
@@ -54,7 +54,7 @@ if ! sh tests/hostile/mkall.sh "$DIR" >"$DIR.mkall.log" 2>&1; then
 fi
 
 MIB=1024
-BASE=$((16 * MIB))
+BASE=$((16 * MIB + 4 * MIB)) # the program, and the file read-ahead
 CONN=1 # KiB per tracked connection, rounded up from the 0.8 of LIMITS
 
 # run NAME FILE WANT_RC BOUND_KIB [wstap options...]: run one case, then check that it ended
@@ -125,6 +125,21 @@ check "tcp.anomaly ooo_limit" has '"kind":"ooo_limit"'
 check "the missing segment is a tcp.gap" has '"ev":"tcp.gap"'
 check "JSON follows EVENTS.md" events_ok
 check "nothing on stderr" stderr_empty
+
+# The file (read ahead by a second thread, in 1 MiB blocks) and the same bytes on standard input
+# (read packet by packet) must give the same events, also when -c stops in the middle.
+same_as_stdin() { # same_as_stdin FILE [wstap options...]
+    sf=$1
+    shift
+    # shellcheck disable=SC2086
+    $WRAP "$WSTAP" -r "$sf" --json "$@" >"$DIR/ra-file.json" 2>/dev/null &&
+        $WRAP "$WSTAP" -r - --json "$@" <"$sf" >"$DIR/ra-stdin.json" 2>/dev/null &&
+        [ -s "$DIR/ra-file.json" ] && cmp -s "$DIR/ra-file.json" "$DIR/ra-stdin.json"
+}
+check "read-ahead of the file ($(($(wc -c <"$f") / 1048576)) MiB) = standard input" same_as_stdin "$f"
+check "... with -c 30000" same_as_stdin "$f" -c 30000
+check "-c 30000 stops after 30000 packets" sh -c "grep -q '\"packets\":30000[,}]' '$DIR/ra-file.json'"
+rm -f "$DIR/ra-file.json" "$DIR/ra-stdin.json"
 
 # bound: 64 MiB out of order in all, 32 MiB of retained delivered data in all, 2000 connections
 run oooconns oooconns.pcap 0 $((BASE + 64 * MIB + 32 * MIB + 2000 * CONN))
