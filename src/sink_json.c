@@ -27,71 +27,93 @@ void sink_put_fixed(struct outbuf *ob, int64_t v, unsigned decimals)
     outbuf_put_u64(ob, mag % scale, decimals > 9 ? 9 : decimals);
 }
 
-static void json_put_u_escape(struct outbuf *ob, uint32_t cp)
+/* Bytes that go out as they are: printable ASCII but the quote and the backslash. */
+static const uint8_t json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* The escape of an ASCII byte that is not plain: 2 or 6 bytes at o; returns the count. */
+static size_t json_escape_ascii(char *o, uint8_t b)
 {
-    char e[6] = {'\\',
-                 'u',
-                 hexdig[(cp >> 12) & 0xF],
-                 hexdig[(cp >> 8) & 0xF],
-                 hexdig[(cp >> 4) & 0xF],
-                 hexdig[cp & 0xF]};
-    outbuf_put(ob, e, sizeof e);
+    static const char short_esc[0x60] = {['"'] = '"', ['\\'] = '\\', ['\b'] = 'b',
+                                         ['\f'] = 'f', ['\n'] = 'n',  ['\r'] = 'r',
+                                         ['\t'] = 't'};
+    if (b < sizeof short_esc && short_esc[b]) {
+        o[0] = '\\';
+        o[1] = short_esc[b];
+        return 2;
+    }
+    o[0] = '\\';
+    o[1] = 'u';
+    o[2] = '0';
+    o[3] = '0';
+    o[4] = hexdig[(b >> 4) & 0xF];
+    o[5] = hexdig[b & 0xF];
+    return 6;
 }
 
+/*
+ * s as a JSON string: quotes, backslashes and control characters escaped, valid UTF-8 kept
+ * (but U+2028 and U+2029, which JavaScript does not allow in strings, as \u escapes),
+ * each invalid sequence as \ufffd. Written straight into the output buffer, in slices small
+ * enough that even all-escapes (6 bytes per input byte) fit.
+ */
 void json_put_str(struct outbuf *ob, const uint8_t *s, size_t len)
 {
     size_t i = 0;
-    size_t run = 0; /* start of the bytes that go out as they are */
 
     outbuf_putc(ob, '"');
-    while (i < len) {
-        uint8_t b = s[i];
-        size_t n = 1;
-        uint32_t cp = b;
-
-        if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
-            i++;
+    while (i < len && !outbuf_failed(ob)) {
+        size_t room = sizeof ob->buf - ob->len;
+        if (room < 64) {
+            outbuf_flush(ob);
             continue;
         }
-        if (b >= 0x80) {
-            n = utf8_decode(s + i, len - i, &cp);
-            if (cp != UTF8_INVALID && cp != 0x2028 && cp != 0x2029) {
-                i += n;
+        /* a UTF-8 sequence may run up to 3 bytes past the slice: 16 bytes of slack */
+        size_t take = (room - 16) / 6;
+        if (take > len - i)
+            take = len - i;
+        size_t end = i + take;
+        char *o = ob->buf + ob->len;
+        while (i < end) {
+            uint8_t b = s[i];
+            if (json_plain[b]) {
+                *o++ = (char)b;
+                i++;
                 continue;
             }
+            if (b < 0x80) {
+                o += json_escape_ascii(o, b);
+                i++;
+                continue;
+            }
+            uint32_t cp;
+            size_t n = utf8_decode(s + i, len - i, &cp);
+            if (cp != UTF8_INVALID && cp != 0x2028 && cp != 0x2029) {
+                memcpy(o, s + i, n);
+                o += n;
+            } else {
+                if (cp == UTF8_INVALID)
+                    cp = 0xFFFD;
+                o[0] = '\\';
+                o[1] = 'u';
+                o[2] = hexdig[(cp >> 12) & 0xF];
+                o[3] = hexdig[(cp >> 8) & 0xF];
+                o[4] = hexdig[(cp >> 4) & 0xF];
+                o[5] = hexdig[cp & 0xF];
+                o += 6;
+            }
+            i += n;
         }
-        outbuf_put(ob, s + run, i - run);
-        switch (b) {
-        case '"':
-            outbuf_put(ob, "\\\"", 2);
-            break;
-        case '\\':
-            outbuf_put(ob, "\\\\", 2);
-            break;
-        case '\b':
-            outbuf_put(ob, "\\b", 2);
-            break;
-        case '\f':
-            outbuf_put(ob, "\\f", 2);
-            break;
-        case '\n':
-            outbuf_put(ob, "\\n", 2);
-            break;
-        case '\r':
-            outbuf_put(ob, "\\r", 2);
-            break;
-        case '\t':
-            outbuf_put(ob, "\\t", 2);
-            break;
-        default:
-            json_put_u_escape(ob, cp == UTF8_INVALID ? 0xFFFD : cp);
-            break;
-        }
-        i += n;
-        run = i;
+        ob->len = (size_t)(o - ob->buf);
     }
-    if (i > run) /* s may be NULL when len is 0: no arithmetic on it then */
-        outbuf_put(ob, s + run, i - run);
     outbuf_putc(ob, '"');
 }
 

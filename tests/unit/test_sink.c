@@ -437,6 +437,45 @@ START_TEST(json_str_all_bytes)
 }
 END_TEST
 
+/* A string far longer than the output buffer, escapes everywhere: the escaper works in
+ * slices of the free buffer room and flushes between them; the file must hold exactly the
+ * escapes of each piece in order. */
+START_TEST(json_str_long_flushes)
+{
+    static const char unit[] = "ab\"\\\n\x01\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff"
+                               "\xe2\x80\xa8z";
+    static const char unit_json[] = "ab\\\"\\\\\\n\\u0001\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+                                    "\\ufffd\\u2028z";
+    enum { REPS = 20000 };
+    size_t ulen = sizeof unit - 1, jlen = sizeof unit_json - 1;
+    uint8_t *in = malloc(ulen * REPS);
+    ck_assert_ptr_nonnull(in);
+    for (size_t i = 0; i < REPS; i++)
+        memcpy(in + i * ulen, unit, ulen);
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    struct outbuf *big = malloc(sizeof *big);
+    ck_assert_ptr_nonnull(big);
+    outbuf_init(big, fileno(f));
+    outbuf_put(big, "x", 1); /* the buffer does not start empty */
+    json_put_str(big, in, ulen * REPS);
+    ck_assert_int_eq(outbuf_flush(big), 0);
+    size_t want = 1 + 2 + jlen * REPS;
+    char *got = malloc(want + 1);
+    ck_assert_ptr_nonnull(got);
+    rewind(f);
+    ck_assert_uint_eq(fread(got, 1, want + 1, f), want);
+    ck_assert_int_eq(memcmp(got, "x\"", 2), 0);
+    for (size_t i = 0; i < REPS; i++)
+        ck_assert_msg(memcmp(got + 2 + i * jlen, unit_json, jlen) == 0, "piece %zu differs", i);
+    ck_assert_int_eq(got[want - 1], '"');
+    fclose(f);
+    free(got);
+    free(big);
+    free(in);
+}
+END_TEST
+
 START_TEST(json_hostile_detail_in_event)
 {
     struct wst_event ev = mkev(WST_EV_PACKET_ERROR, 0, 1, 0, WST_DIR_NONE);
@@ -854,6 +893,7 @@ static Suite *sink_suite(void)
     tcase_add_test(te, json_str_utf8_invalid);
     tcase_add_test(te, json_str_separators);
     tcase_add_test(te, json_str_all_bytes);
+    tcase_add_test(te, json_str_long_flushes);
     tcase_add_test(te, json_hostile_detail_in_event);
     suite_add_tcase(s, te);
 
