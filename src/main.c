@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
+#include "evq.h"
 #include "outbuf.h"
 #include "report.h"
 #include "sink.h"
@@ -93,6 +95,8 @@ struct main_app {
     struct sink_opts sink;
     struct sink_state st;
     struct report *report;
+    struct evq *q;    /* formatting thread (offline files to a non-terminal); NULL: inline */
+    bool out_failed;  /* an inline write failed (with q: read only while q is drained) */
     /* progress line on stderr */
     bool progress;
     bool progress_shown;
@@ -299,6 +303,17 @@ static bool main_quiet_shows(const struct main_app *app, enum wst_ev_type t)
 
 static void main_progress_clear(struct main_app *app);
 
+/* Format one event (on the evq thread, or inline); false when the output failed. */
+static bool main_format(void *ctx, const struct wst_event *ev)
+{
+    struct main_app *app = ctx;
+    if (app->json)
+        sink_json_event(app->out, &app->sink, ev);
+    else
+        sink_text_event(app->out, &app->sink, ev);
+    return !outbuf_failed(app->out);
+}
+
 static void main_on_event(const struct wst_event *ev, void *user)
 {
     struct main_app *app = user;
@@ -310,10 +325,20 @@ static void main_on_event(const struct wst_event *ev, void *user)
         return;
     if (ev->type == WST_EV_CAPTURE_END)
         main_progress_clear(app);
-    if (app->json)
-        sink_json_event(app->out, &app->sink, ev);
-    else
-        sink_text_event(app->out, &app->sink, ev);
+    if (app->q) {
+        if (evq_push(app->q, ev))
+            return;
+        evq_drain(app->q); /* a type that is not queued: the thread is idle after this */
+    }
+    if (!main_format(app, ev))
+        app->out_failed = true;
+}
+
+static bool main_out_failed(struct main_app *app)
+{
+    if (app->q)
+        return app->out_failed || evq_failed(app->q);
+    return outbuf_failed(app->out);
 }
 
 static void main_on_link(void *user, enum wst_link link)
@@ -327,7 +352,7 @@ static bool main_on_packet(void *user, const struct wst_pkthdr *h, const uint8_t
     struct main_app *app = user;
     app->packets++;
     wst_packet(app->an, h, data);
-    return !outbuf_failed(app->out);
+    return !main_out_failed(app);
 }
 
 static double main_elapsed(const struct timespec *a, const struct timespec *b)
@@ -379,7 +404,20 @@ static void main_end_rows(void *ctx, struct outbuf *ob)
 static void main_on_flush(void *user)
 {
     struct main_app *app = user;
+    if (app->q)
+        evq_drain(app->q);
     outbuf_flush(app->out);
+}
+
+/* Every input is a regular file (not standard input, a pipe or a device). */
+static bool main_files_regular(const struct main_opts *o)
+{
+    for (size_t i = 0; i < o->nfiles; i++) {
+        struct stat sb;
+        if (strcmp(o->files[i], "-") == 0 || stat(o->files[i], &sb) != 0 || !S_ISREG(sb.st_mode))
+            return false;
+    }
+    return o->nfiles > 0;
 }
 
 static uint64_t main_random_seed(void)
@@ -768,11 +806,18 @@ int main(int argc, char **argv)
     static const struct capture_ops ops = {main_on_link, main_on_packet, main_on_flush,
                                            main_on_progress};
 
+    /* Reading files into a file or pipe: format on a second thread. A terminal (or a live
+     * capture, or a pipe in) gets every line as soon as it is known, from this thread. */
+    if (!o.iface && main_files_regular(&o) && !isatty(STDOUT_FILENO))
+        app.q = evq_new(main_format, &app); /* NULL: format inline */
+
     enum capture_status st = capture_run(&co, &ops, &app, &stats);
     if (st != CAPTURE_FAILED) {
         wst_finish(app.an, &stats);
         rc = st == CAPTURE_OK ? MAIN_EXIT_OK : MAIN_EXIT_ERROR;
     }
+    evq_free(app.q);
+    app.q = NULL;
     main_progress_clear(&app);
     outbuf_flush(app.out);
     if (outbuf_failed(app.out)) {

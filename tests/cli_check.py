@@ -19,6 +19,9 @@ Environment: WSTAP_BIN (default ./wstap).
    no line/paragraph separator. pcaps/ws-hostile.pcap (payloads full of escape sequences and
    invalid UTF-8, see tests/gen/README.md) must show those bytes escaped (\\x1b, \\u202e,
    the binary message's invalid UTF-8 as hex): they are printed, not dropped.
+4. The formatting thread changes nothing: for every capture in pcaps/ and the corpus, the
+   timeline (-v -x --payload-max 0) and --json of `-r FILE` (formatted on the evq thread)
+   are byte for byte those of `-r - < FILE` (formatted inline).
 Prints "ok ..." / "FAIL ..." and ends with "cli: N passed, N failed".
 """
 import glob
@@ -159,11 +162,36 @@ def check_term(corpus):
         result(esc in text, 'ws-hostile timeline shows %s escaped' % esc)
 
 
+def captures(corpus):
+    caps = sorted(glob.glob(os.path.join(REPO, 'pcaps', '*.pcap*')))
+    caps += sorted(glob.glob(os.path.join(corpus, '**', '*.pcap'), recursive=True))
+    caps += sorted(glob.glob(os.path.join(corpus, '**', '*.pcapng'), recursive=True))
+    return caps
+
+
+def check_threaded_same(corpus):
+    caps = captures(corpus)
+    for mode, opts in (('timeline', ['-v', '-x', '--payload-max', '0']), ('--json', ['--json'])):
+        bad = []
+        lines = 0
+        for c in caps:
+            threaded = run(opts + ['-r', c]).stdout
+            with open(c, 'rb') as f:
+                inline = run(opts + ['-r', '-'], stdin=f).stdout
+            lines += threaded.count(b'\n')
+            if threaded != inline or not threaded:
+                bad.append(os.path.relpath(c, REPO))
+        result(not bad and len(caps) > 50,
+               '%s of %d captures (%d lines): -r FILE (formatting thread) = -r - < FILE%s'
+               % (mode, len(caps), lines, (': differ: ' + ', '.join(bad[:5])) if bad else ''))
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, '..', 'shared', 'corpus')
     check_docs()
     check_ci()
     check_term(corpus)
+    check_threaded_same(corpus)
     print('cli: %d passed, %d failed' % (P, F))
     return 1 if F else 0
 
