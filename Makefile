@@ -250,6 +250,7 @@ fuzz-run: fuzz
 # See bench/README.md. BENCH_SKIP_TSHARK=1 skips tshark.
 BENCH_DIR ?= /var/tmp/wstap-bench
 PCAPFLOOR := $(BUILD)/bench/pcapfloor
+ZFLOOR    := $(BUILD)/bench/zfloor
 
 .PHONY: bench bench-gen
 bench-gen:
@@ -259,5 +260,9 @@ $(PCAPFLOOR): bench/pcapfloor.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< $(PCAP_CFLAGS) $(PCAP_LIBS)
 
-bench: wstap $(PCAPFLOOR)
-	BENCH_DIR=$(BENCH_DIR) WSTAP=./wstap PCAPFLOOR=$(PCAPFLOOR) bash bench/run.sh
+$(ZFLOOR): bench/zfloor.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< $(Z_CFLAGS) $(Z_LIBS) -pthread
+
+bench: wstap $(PCAPFLOOR) $(ZFLOOR)
+	BENCH_DIR=$(BENCH_DIR) WSTAP=./wstap PCAPFLOOR=$(PCAPFLOOR) ZFLOOR=$(ZFLOOR) bash bench/run.sh

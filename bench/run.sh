@@ -10,7 +10,9 @@
 # fails or a tool fails.
 #   BENCH_DIR          captures (default /var/tmp/wstap-bench)
 #   BENCH_SKIP_TSHARK=1  skip tshark (its targets are reported as SKIP)
-#   WSTAP, PCAPFLOOR   binaries (default ./wstap, build/bench/pcapfloor)
+#   WSTAP, PCAPFLOOR, ZFLOOR  binaries (default ./wstap, build/bench/pcapfloor, build/bench/zfloor)
+# Where the capture has permessage-deflate messages, a "zlib alone" row gives bench/zfloor's
+# inflate time for them (the streams written by wstap --streams), on 1 and on 2 threads.
 #   BENCH_TIMEOUT      per-command limit in seconds (default 900)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,6 +20,7 @@ REPO="$(cd "$HERE/.." && pwd)"
 BENCH_DIR="${BENCH_DIR:-/var/tmp/wstap-bench}"
 WSTAP="${WSTAP:-$REPO/wstap}"
 PCAPFLOOR="${PCAPFLOOR:-$REPO/build/bench/pcapfloor}"
+ZFLOOR="${ZFLOOR:-$REPO/build/bench/zfloor}"
 TMO="${BENCH_TIMEOUT:-900}"
 SKIP_TSHARK="${BENCH_SKIP_TSHARK:-0}"
 RSS_LIMIT_KIB=$((64 * 1024))
@@ -26,7 +29,7 @@ for t in /usr/bin/time tcpflow python3; do
     command -v "$t" >/dev/null || { echo "bench: $t missing (tools/deps.sh bench)" >&2; exit 2; }
 done
 [[ $SKIP_TSHARK == 1 ]] || command -v tshark >/dev/null || { echo "bench: tshark missing" >&2; exit 2; }
-[[ -x $WSTAP && -x $PCAPFLOOR ]] || { echo "bench: build first: make bench" >&2; exit 2; }
+[[ -x $WSTAP && -x $PCAPFLOOR && -x $ZFLOOR ]] || { echo "bench: build first: make bench" >&2; exit 2; }
 
 files=()
 if [[ $# -eq 0 ]]; then
@@ -85,6 +88,18 @@ for f in "${files[@]}"; do
     mkdir -p "$TMP/flow"
     timed tcpflow tcpflow -r "$f" -o "$TMP/flow"; R[tcpflow]="$T_WALL $T_RSS $T_RC"
     rm -rf "$TMP/flow"
+    # not timed by time(1): zlib alone over the capture's compressed messages (bench/zfloor.c)
+    zrow=""
+    "$WSTAP" -q --streams "$TMP/streams" -r "$f" >/dev/null
+    z1=$("$ZFLOOR" -j 1 "$TMP/streams") && z2=$("$ZFLOOR" -j 2 "$TMP/streams") ||
+        { echo "bench: $name: zfloor failed" >&2; fails=$((fails + 1)); z1=""; }
+    rm -rf "$TMP/streams"
+    zmsgs=$(awk '{print $6}' <<<"$z1")
+    if [[ ${zmsgs:-0} -gt 0 ]]; then
+        zw1=$(sed -n 's/.*inflate wall \([0-9.]*\) s.*/\1/p' <<<"$z1")
+        zw2=$(sed -n 's/.*inflate wall \([0-9.]*\) s.*/\1/p' <<<"$z2")
+        zrow="| $name | *zlib alone* | $zmsgs messages | 1 thread $zw1 s | 2 threads $zw2 s | (bench/zfloor.c) |"
+    fi
 
     for tool in text json tshark tcpflow floor; do
         read -r w rss rc <<<"${R[$tool]}"
@@ -106,6 +121,7 @@ for f in "${files[@]}"; do
             printf "| %s | %s | %.2f | %.0f | %.2f | %.1f |", n, l, w, b / 1e6 / d, p / 1e6 / d, r / 1024 }')")
     done
     rows+=("| $name | *ratios* | tshark/json $(ratio "$ws" "$wj") | tcpflow/json $(ratio "$wf" "$wj") | json/floor $(ratio "$wj" "$wp") | text/floor $(ratio "$wt" "$wp") |")
+    [[ -z $zrow ]] || rows+=("$zrow")
     rows+=("| $name | *output* | $((bytes / 1000000)) MB | $pkts packets | $events JSON events | $wsmsgs ws messages, $conns TCP conns |")
 
     verdict() { # verdict LABEL COND(awk) VALUES

@@ -23,9 +23,8 @@ struct evq;
 struct evq *evq_new(evq_fmt_fn fmt, void *ctx);
 
 /*
- * Queue a copy of ev (with the bytes its pointers reach), or return false: ev's type is not
- * one that is queued (the rare ones with many strings: HTTP, handshakes, capture.end...), or
- * its bytes do not fit in a batch. Then call evq_drain and format ev on the calling thread.
+ * Queue a copy of ev (with the bytes its pointers reach), or return false: ev is capture.end
+ * (its summary rows read the caller's state), or its bytes do not fit in a batch. Then call evq_drain and format ev on the calling thread.
  */
 bool evq_push(struct evq *q, const struct wst_event *ev);
 

@@ -136,70 +136,132 @@ static struct evq_batch *evq_cur(struct evq *q)
     return &q->b[q->published % EVQ_BATCHES];
 }
 
-/* The bytes an event's pointers reach, by type; false for the types that are not queued. */
-struct evq_strs {
-    const void *p[3];
-    size_t len[3];
-    int n;
+/*
+ * Deep copy: a record is the event, its endpoints, then whatever its pointers reach (strings,
+ * the header and segment arrays of HTTP events). evq_fix runs twice over the same code: dry
+ * (w->base NULL) to size the record, then for real into the batch, rebasing each pointer of
+ * the record's copy of the event.
+ */
+struct evq_w {
+    unsigned char *base; /* NULL: dry run, only len counts */
+    size_t len;          /* bytes after the fixed part */
 };
 
-static void evq_str(struct evq_strs *s, const void *p, size_t len)
+static const void *evq_take(struct evq_w *w, const void *src, size_t n, size_t align)
 {
-    s->p[s->n] = p;
-    s->len[s->n] = len;
-    s->n++;
+    if (!src)
+        return NULL;
+    size_t off = (w->len + align - 1) / align * align;
+    w->len = off + n;
+    if (!w->base)
+        return src;
+    if (n)
+        memcpy(w->base + off, src, n);
+    return w->base + off;
 }
 
-static void evq_cstr(struct evq_strs *s, const char *p)
+static void evq_fix_str(struct evq_w *w, struct wst_str *s)
 {
-    evq_str(s, p, p ? strlen(p) + 1 : 0);
+    const void *p = evq_take(w, s->p, s->len, 1);
+    if (w->base)
+        s->p = p;
 }
 
-static bool evq_strings(const struct wst_event *ev, struct evq_strs *s)
+static void evq_fix_cstr(struct evq_w *w, const char **s)
 {
-    s->n = 0;
-    switch (ev->type) {
+    const void *p = *s ? evq_take(w, *s, strlen(*s) + 1, 1) : NULL;
+    if (w->base)
+        *s = p;
+}
+
+/* Rebase e's pointers (e: the record's copy, or a scratch copy in a dry run). False for the
+ * types that are not queued. */
+static bool evq_fix(struct evq_w *w, struct wst_event *e)
+{
+    switch (e->type) {
     case WST_EV_TCP_SYN:
     case WST_EV_TCP_OPEN:
     case WST_EV_TCP_ANOMALY:
     case WST_EV_TCP_GAP:
     case WST_EV_WS_FRAME:
+    case WST_EV_H2_PREFACE:
         return true;
     case WST_EV_TCP_CLOSE:
-        evq_cstr(s, ev->u.close.history);
+        evq_fix_cstr(w, &e->u.close.history);
+        return true;
+    case WST_EV_HTTP_REQUEST:
+    case WST_EV_HTTP_RESPONSE: {
+        struct wst_ev_http *h = &e->u.http;
+        evq_fix_str(w, &h->method);
+        evq_fix_str(w, &h->target);
+        evq_fix_str(w, &h->reason);
+        const struct wst_header *src = h->headers;
+        const struct wst_header *dst =
+            evq_take(w, src, h->nheaders * sizeof *src, alignof(struct wst_header));
+        for (size_t i = 0; src && i < h->nheaders; i++) {
+            struct wst_header t = src[i];
+            evq_fix_str(w, &t.name);
+            evq_fix_str(w, &t.value);
+            if (w->base)
+                *(struct wst_header *)(uintptr_t)&dst[i] = t;
+        }
+        const void *seg = evq_take(w, h->segments, h->nsegments * sizeof *h->segments,
+                                   alignof(struct wst_segment));
+        if (w->base) {
+            h->headers = dst;
+            h->segments = seg;
+        }
+        return true;
+    }
+    case WST_EV_HTTP_ERROR:
+        evq_fix_cstr(w, &e->u.http_error.kind);
+        evq_fix_cstr(w, &e->u.http_error.detail);
+        return true;
+    case WST_EV_TLS_HELLO:
+        evq_fix_str(w, &e->u.tls.sni);
+        for (size_t i = 0; i < e->u.tls.nalpn && i < WST_MAX_ALPN; i++)
+            evq_fix_str(w, &e->u.tls.alpn[i]);
+        return true;
+    case WST_EV_WS_OPEN: {
+        struct wst_ev_ws_open *o = &e->u.ws_open;
+        struct wst_str *f[] = {&o->key,        &o->accept, &o->version, &o->protocol,
+                               &o->extensions, &o->origin, &o->host};
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+            evq_fix_str(w, f[i]);
+        return true;
+    }
+    case WST_EV_WS_FAIL:
+        evq_fix_cstr(w, &e->u.ws_fail.detail);
         return true;
     case WST_EV_WS_MESSAGE:
-        evq_str(s, ev->u.ws_message.data.p, ev->u.ws_message.data.len);
+        evq_fix_str(w, &e->u.ws_message.data);
         return true;
     case WST_EV_WS_CONTROL:
-        evq_str(s, ev->u.ws_control.data.p, ev->u.ws_control.data.len);
-        evq_str(s, ev->u.ws_control.reason.p, ev->u.ws_control.reason.len);
+        evq_fix_str(w, &e->u.ws_control.data);
+        evq_fix_str(w, &e->u.ws_control.reason);
         return true;
     case WST_EV_WS_ERROR:
-        evq_cstr(s, ev->u.ws_error.kind);
-        evq_cstr(s, ev->u.ws_error.detail);
+        evq_fix_cstr(w, &e->u.ws_error.kind);
+        evq_fix_cstr(w, &e->u.ws_error.detail);
         return true;
     case WST_EV_PACKET_ERROR:
-        evq_cstr(s, ev->u.pkterr.layer);
-        evq_cstr(s, ev->u.pkterr.detail);
+        evq_fix_cstr(w, &e->u.pkterr.layer);
+        evq_fix_cstr(w, &e->u.pkterr.detail);
         return true;
-    default:
+    default: /* capture.end: once, and its summary rows read the caller's state */
         return false;
     }
 }
 
 bool evq_push(struct evq *q, const struct wst_event *ev)
 {
-    struct evq_strs s;
-    if (!evq_strings(ev, &s))
+    struct wst_event scratch = *ev;
+    struct evq_w dry = {NULL, 0};
+    if (!evq_fix(&dry, &scratch))
         return false;
-    size_t size = sizeof(struct evq_rec);
-    for (int i = 0; i < s.n; i++) {
-        if (s.len[i] > EVQ_BATCH_SIZE)
-            return false;
-        size += s.len[i];
-    }
-    size = evq_round(size);
+    if (dry.len > EVQ_BATCH_SIZE)
+        return false;
+    size_t size = evq_round(sizeof(struct evq_rec) + dry.len + EVQ_ALIGN);
     if (size > EVQ_BATCH_SIZE)
         return false;
 
@@ -219,36 +281,9 @@ bool evq_push(struct evq *q, const struct wst_event *ev)
         r->ep[1] = *ev->server;
         r->ev.server = &r->ep[1];
     }
-    unsigned char *w = (unsigned char *)(r + 1);
-    const void *copy[3];
-    for (int i = 0; i < s.n; i++) {
-        copy[i] = s.p[i] ? w : NULL;
-        if (s.p[i] && s.len[i])
-            memcpy(w, s.p[i], s.len[i]);
-        w += s.len[i];
-    }
-    switch (ev->type) {
-    case WST_EV_TCP_CLOSE:
-        r->ev.u.close.history = copy[0];
-        break;
-    case WST_EV_WS_MESSAGE:
-        r->ev.u.ws_message.data.p = copy[0];
-        break;
-    case WST_EV_WS_CONTROL:
-        r->ev.u.ws_control.data.p = copy[0];
-        r->ev.u.ws_control.reason.p = copy[1];
-        break;
-    case WST_EV_WS_ERROR:
-        r->ev.u.ws_error.kind = copy[0];
-        r->ev.u.ws_error.detail = copy[1];
-        break;
-    case WST_EV_PACKET_ERROR:
-        r->ev.u.pkterr.layer = copy[0];
-        r->ev.u.pkterr.detail = copy[1];
-        break;
-    default:
-        break;
-    }
+    /* the variable part starts aligned right after the record header */
+    struct evq_w w = {(unsigned char *)(r + 1), 0};
+    evq_fix(&w, &r->ev);
     b->len += size;
     return true;
 }
