@@ -5,7 +5,9 @@
  * below. A permessage-deflate WebSocket session with context takeover (hand-built segments:
  * masked compressed client messages, compressed server replies, fragmented messages, pings,
  * pure ACKs) runs through wst_packet and both sinks; after a warm-up, where buffers reach
- * their working sizes, thousands of further packets must not allocate at all.
+ * their working sizes, thousands of further packets must not allocate at all. Twice: with the
+ * sinks in the callback (as for a pipe), and behind the formatting thread's queue (evq, as
+ * for a capture file).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <zlib.h>
 
 #include "core.h"
+#include "evq.h"
 #include "outbuf.h"
 #include "pktbuild.h"
 #include "sink.h"
@@ -28,7 +31,8 @@ void *__wrap_calloc(size_t n, size_t m);
 void *__wrap_realloc(void *p, size_t n);
 void __wrap_free(void *p);
 
-static unsigned long n_alloc, n_free;
+/* atomic: with the formatting thread (evq) both threads would count */
+static _Atomic unsigned long n_alloc, n_free;
 
 /* Check's assertions allocate (it is linked statically, so the wrappers see that too): the
  * helpers below only note the first failed line, the test asserts on it afterwards. */
@@ -77,7 +81,16 @@ struct rig {
     uint32_t cseq, sseq;
     unsigned long packets;
     z_stream zc, zs; /* the client's and the server's compressors (context takeover) */
+    struct evq *q;   /* NULL: the sinks run in the callback, as for a pipe; else on evq */
 };
+
+static bool format(void *user, const struct wst_event *ev)
+{
+    struct rig *r = user;
+    sink_json_event(r->json, &sink_opts_default, ev);
+    sink_text_event(r->text, &sink_opts_default, ev);
+    return !outbuf_failed(r->json) && !outbuf_failed(r->text);
+}
 
 static void on_event(const struct wst_event *ev, void *user)
 {
@@ -85,8 +98,12 @@ static void on_event(const struct wst_event *ev, void *user)
     r->events++;
     if (ev->type == WST_EV_WS_MESSAGE)
         r->messages++;
-    sink_json_event(r->json, &sink_opts_default, ev);
-    sink_text_event(r->text, &sink_opts_default, ev);
+    if (r->q) {
+        if (evq_push(r->q, ev))
+            return;
+        evq_drain(r->q);
+    }
+    format(r, ev);
 }
 
 static void tx(struct rig *r, bool from_client, const uint8_t *p, size_t n)
@@ -191,7 +208,7 @@ static void exchange(struct rig *r, unsigned i)
     tx(r, true, NULL, 0); /* the client's ACK */
 }
 
-START_TEST(test_steady_state_no_alloc)
+static void session(bool threaded)
 {
     struct rig *r = calloc(1, sizeof *r);
     ck_assert_ptr_nonnull(r);
@@ -212,6 +229,10 @@ START_TEST(test_steady_state_no_alloc)
     ck_assert_int_eq(deflateInit2(&r->zc, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
     ck_assert_int_eq(deflateInit2(&r->zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
     r->t = 1700000000000000;
+    if (threaded) {
+        r->q = evq_new(format, r);
+        ck_assert_ptr_nonnull(r->q);
+    }
 
     static const uint8_t syn_opts[] = {2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 7, 1, 1};
     uint8_t b[256];
@@ -245,6 +266,8 @@ START_TEST(test_steady_state_no_alloc)
     unsigned long a0 = n_alloc, f0 = n_free, p0 = r->packets, m0 = r->messages;
     for (; i < 6000; i++)
         exchange(r, i);
+    if (r->q)
+        evq_drain(r->q); /* everything formatted, on the other thread */
     unsigned long allocs = n_alloc - a0, frees = n_free - f0;
     ck_assert_int_eq(failed_line, 0);
     /* the wrappers do count: setting up the analyzer, the connection, the inflaters did */
@@ -256,12 +279,13 @@ START_TEST(test_steady_state_no_alloc)
     ck_assert_uint_eq(pkts, 5000 * 4 + 500 + 2 * 200); /* + fragments, pings and pongs */
     ck_assert(!outbuf_failed(r->json));
     ck_assert(!outbuf_failed(r->text));
-    printf("test_alloc: %lu packets, %lu messages in steady state: %lu allocations, %lu frees\n",
-            pkts, msgs, allocs, frees);
+    printf("test_alloc%s: %lu packets, %lu messages in steady state: %lu allocations, %lu "
+           "frees\n", threaded ? " (formatting thread)" : "", pkts, msgs, allocs, frees);
     ck_assert_uint_eq(allocs, 0);
     ck_assert_uint_eq(frees, 0);
 
     wst_finish(r->a, NULL);
+    evq_free(r->q);
     wst_free(r->a);
     outbuf_flush(r->json);
     outbuf_flush(r->text);
@@ -272,6 +296,17 @@ START_TEST(test_steady_state_no_alloc)
     free(r->text);
     free(r);
 }
+
+START_TEST(test_steady_state_no_alloc)
+{
+    session(false);
+}
+END_TEST
+
+START_TEST(test_steady_state_no_alloc_threaded)
+{
+    session(true);
+}
 END_TEST
 
 int main(void)
@@ -280,6 +315,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_steady_state_no_alloc);
+    tcase_add_test(tc, test_steady_state_no_alloc_threaded);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
