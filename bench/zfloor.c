@@ -63,7 +63,7 @@ static int load(const char *dir, const char *file, struct stream *s)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+    uint8_t *b = n >= 0 ? malloc(n > 0 ? (size_t)n : 1) : NULL;
     if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
         fclose(f);
         free(b);
@@ -81,9 +81,13 @@ static int load(const char *dir, const char *file, struct stream *s)
 
     memset(s, 0, sizeof *s);
     s->name = strdup(file);
-    s->z = malloc(len ? len : 1);
+    s->z = malloc(len ? len : 1); /* the payloads of a file are never longer than the file */
     size_t cap = 1024;
     s->msg_end = malloc(cap * sizeof *s->msg_end);
+    if (!s->name || !s->z || !s->msg_end) {
+        fprintf(stderr, "zfloor: out of memory\n");
+        exit(2);
+    }
     bool in_msg = false, compressed = false;
     while (off < len) {
         if (len - off < 2)
@@ -136,6 +140,10 @@ static int load(const char *dir, const char *file, struct stream *s)
                 if (s->nmsg == cap) {
                     cap *= 2;
                     s->msg_end = realloc(s->msg_end, cap * sizeof *s->msg_end);
+                    if (!s->msg_end) {
+                        fprintf(stderr, "zfloor: out of memory\n");
+                        exit(2);
+                    }
                 }
                 s->msg_end[s->nmsg++] = s->zlen;
             }
@@ -185,6 +193,8 @@ static void *worker(void *arg)
 {
     size_t t = (size_t)(uintptr_t)arg;
     uint8_t *out = malloc(65536);
+    if (!out)
+        return NULL; /* its streams then show 0 bytes out */
     for (size_t i = t; i < nstreams; i += (size_t)nthreads)
         inflate_stream(&streams[i], out, 65536);
     free(out);
@@ -222,6 +232,10 @@ int main(int argc, char **argv)
         if (nstreams == cap) {
             cap *= 2;
             streams = realloc(streams, cap * sizeof *streams);
+        }
+        if (!streams) {
+            fprintf(stderr, "zfloor: out of memory\n");
+            return 2;
         }
         if (load(argv[ai], de->d_name, &streams[nstreams]) == 0)
             nstreams++;

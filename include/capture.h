@@ -55,6 +55,10 @@ enum capture_status capture_run(const struct capture_opts *o, const struct captu
 /* The core's link type for a libpcap DLT_ value, WST_LINK_UNSUPPORTED when it has none. */
 enum wst_link capture_link_from_dlt(int dlt);
 
+/* The size of a regular file; -1 for "-" (standard input), a pipe, a device or an error.
+ * Regular files get the read-ahead thread and the progress total. */
+int64_t capture_file_size(const char *path);
+
 /* Compile expr for link type dlt without a capture; 0, or -1 with pcap's message in err. */
 int capture_filter_check(int dlt, const char *expr, char *err, size_t errlen);
 

@@ -451,9 +451,8 @@ static int capture_read_file(struct capture_ctx *ctx, const char *path, bool *fi
     int result = 1;
 
     errbuf[0] = '\0';
-    struct stat sb;
     /* a pipe is read packet by packet, so that each one is analyzed as soon as it arrives */
-    bool threaded = strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    bool threaded = capture_file_size(path) >= 0;
     pcap_t *p = capture_open_file(path, errbuf);
     if (!p) {
         size_t plen = strlen(path);
@@ -495,16 +494,16 @@ static enum capture_status capture_run_offline(struct capture_ctx *ctx)
     bool any_failed = false;
 
     for (size_t i = 0; i < o->nfiles; i++) {
-        struct stat sb;
-        if (strcmp(o->files[i], "-") != 0 && stat(o->files[i], &sb) == 0 && S_ISREG(sb.st_mode))
-            ctx->bytes_total += (uint64_t)sb.st_size;
+        int64_t sz = capture_file_size(o->files[i]);
+        if (sz > 0)
+            ctx->bytes_total += (uint64_t)sz;
     }
     for (size_t i = 0; i < o->nfiles && !ctx->stop && !capture_stop_flag; i++) {
         bool filter_failed = false;
         int r = capture_read_file(ctx, o->files[i], &filter_failed);
-        struct stat sb;
-        if (strcmp(o->files[i], "-") != 0 && stat(o->files[i], &sb) == 0 && S_ISREG(sb.st_mode))
-            ctx->bytes_before += (uint64_t)sb.st_size;
+        int64_t sz = capture_file_size(o->files[i]);
+        if (sz > 0)
+            ctx->bytes_before += (uint64_t)sz;
         /* A filter that does not compile on the first input is a usage error: stop now. */
         if (filter_failed && !any_read)
             return CAPTURE_FAILED;
@@ -673,6 +672,14 @@ static enum capture_status capture_run_live(struct capture_ctx *ctx,
 out_close:
     pcap_close(p);
     return st;
+}
+
+int64_t capture_file_size(const char *path)
+{
+    struct stat sb;
+    if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return -1;
+    return (int64_t)sb.st_size;
 }
 
 enum capture_status capture_run(const struct capture_opts *o, const struct capture_ops *ops,

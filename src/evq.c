@@ -261,7 +261,8 @@ bool evq_push(struct evq *q, const struct wst_event *ev)
         return false;
     if (dry.len > EVQ_BATCH_SIZE)
         return false;
-    size_t size = evq_round(sizeof(struct evq_rec) + dry.len + EVQ_ALIGN);
+    /* r + 1 is aligned like the record, so the dry run's padding is the real one */
+    size_t size = evq_round(sizeof(struct evq_rec) + dry.len);
     if (size > EVQ_BATCH_SIZE)
         return false;
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -412,11 +411,9 @@ static void main_on_flush(void *user)
 /* Every input is a regular file (not standard input, a pipe or a device). */
 static bool main_files_regular(const struct main_opts *o)
 {
-    for (size_t i = 0; i < o->nfiles; i++) {
-        struct stat sb;
-        if (strcmp(o->files[i], "-") == 0 || stat(o->files[i], &sb) != 0 || !S_ISREG(sb.st_mode))
+    for (size_t i = 0; i < o->nfiles; i++)
+        if (capture_file_size(o->files[i]) < 0)
             return false;
-    }
     return o->nfiles > 0;
 }
 
