@@ -32,6 +32,10 @@ void report_event(struct report *r, const struct wst_event *ev);
 /* The summary rows and the application totals, for the timeline's end-of-capture block. */
 void report_put_summary(const struct report *r, struct outbuf *ob);
 
+/* conn.summary: one JSON line per summary row, in connection-id order, with the t and
+ * frame of end (the capture.end event they precede). */
+void report_put_json(const struct report *r, struct outbuf *ob, const struct wst_event *end);
+
 /* After the last event: true when a --fail-on condition holds; each one that holds is
  * written to err as one line "wstap: --fail-on COND: ...". */
 bool report_failed(const struct report *r, FILE *err);

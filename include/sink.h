@@ -37,6 +37,9 @@ struct sink_opts {
      * per-connection summary rows); may be NULL. */
     void (*end_rows)(void *ctx, struct outbuf *ob);
     void *end_ctx;
+    /* Called by the JSON sink before it writes capture.end (conn.summary lines); may be
+     * NULL. end is the capture.end event. */
+    void (*end_json)(void *ctx, struct outbuf *ob, const struct wst_event *end);
 };
 
 extern const struct sink_opts sink_opts_default;

@@ -311,11 +311,13 @@ static void hs_answer_not_101(struct conn *c, const struct http_msg *m)
                      ? "has neither \"Upgrade: websocket\" nor \"Connection: Upgrade\""
                  : !hs->upgrade_ok ? "lacks \"Upgrade: websocket\""
                                    : "lacks \"Connection: Upgrade\"");
-    } else if (!hs->has_key || !wshs_key_valid((const uint8_t *)hs->key, hs->key_len)) {
+    } else if (!hs->has_key) {
         hs->fail_reason = WST_WSFAIL_MISSING_KEY;
-        snprintf(hs->extra, sizeof hs->extra, "The request %s",
-                 hs->has_key ? "has a Sec-WebSocket-Key that is not base64 of 16 bytes"
-                             : "has no Sec-WebSocket-Key");
+        snprintf(hs->extra, sizeof hs->extra, "The request has no Sec-WebSocket-Key");
+    } else if (!wshs_key_valid((const uint8_t *)hs->key, hs->key_len)) {
+        hs->fail_reason = WST_WSFAIL_BAD_KEY;
+        snprintf(hs->extra, sizeof hs->extra,
+                 "The request has a Sec-WebSocket-Key that is not base64 of 16 bytes");
     } else if (!hs->has_version ||
                !wshs_version_is_13((const uint8_t *)hs->version, hs->version_len) ||
                (m->status == 426 && version_refused(m, hs))) {
@@ -376,7 +378,8 @@ static void hs_answer_101(struct wst_analyzer *a, struct conn *c, const struct h
     o->host.p = (const uint8_t *)hs->host;
     o->host.len = hs->host_len;
     o->cookie_bytes = hs->cookie_bytes;
-    a->ws_conns++;
+    if (o->accept_ok)
+        a->ws_conns++; /* a WebSocket connection is one with a valid upgrade */
     an_emit(a, &ev);
 
     if (!o->accept_ok) {

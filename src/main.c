@@ -91,6 +91,8 @@ struct main_app {
     bool json;
     bool quiet;
     uint64_t only_conn;
+    bool only_conn_seen;   /* -C: an event of that connection was seen */
+    uint64_t tcp_conns;    /* from capture.end, for the -C error */
     struct sink_opts sink;
     struct sink_state st;
     struct report *report;
@@ -317,8 +319,12 @@ static void main_on_event(const struct wst_event *ev, void *user)
 {
     struct main_app *app = user;
 
+    if (ev->type == WST_EV_CAPTURE_END)
+        app->tcp_conns = ev->u.end.tcp_conns;
     if (app->only_conn && ev->conn != app->only_conn && ev->type != WST_EV_CAPTURE_END)
         return;
+    if (app->only_conn && ev->conn == app->only_conn)
+        app->only_conn_seen = true;
     report_event(app->report, ev);
     if (app->quiet && !main_quiet_shows(app, ev->type))
         return;
@@ -398,6 +404,12 @@ static void main_end_rows(void *ctx, struct outbuf *ob)
 {
     struct main_app *app = ctx;
     report_put_summary(app->report, ob);
+}
+
+static void main_end_json(void *ctx, struct outbuf *ob, const struct wst_event *end)
+{
+    struct main_app *app = ctx;
+    report_put_json(app->report, ob, end);
 }
 
 static void main_on_flush(void *user)
@@ -755,6 +767,7 @@ int main(int argc, char **argv)
     app.sink.st = &app.st;
     app.sink.end_rows = main_end_rows;
     app.sink.end_ctx = &app;
+    app.sink.end_json = main_end_json;
     {
         static const enum sink_ts tmodes[] = {SINK_TS_REL, SINK_TS_NONE, SINK_TS_EPOCH,
                                               SINK_TS_DELTA, SINK_TS_DATE, SINK_TS_REL};
@@ -826,6 +839,13 @@ int main(int argc, char **argv)
 
     if (streams_close(streams) < 0)
         rc = MAIN_EXIT_ERROR;
+    /* -C naming no connection of the input is an error, not an empty success. */
+    if (st != CAPTURE_FAILED && app.only_conn && !app.only_conn_seen) {
+        fprintf(stderr, "wstap: -C c%" PRIu64 ": no such connection (the input has %" PRIu64
+                        " TCP connection%s)\n",
+                app.only_conn, app.tcp_conns, app.tcp_conns == 1 ? "" : "s");
+        rc = MAIN_EXIT_ERROR;
+    }
     /* Findings decide the status only when the run itself succeeded. */
     if (st != CAPTURE_FAILED && report_failed(app.report, stderr) && rc == MAIN_EXIT_OK)
         rc = MAIN_EXIT_FINDINGS;

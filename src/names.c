@@ -69,6 +69,7 @@ static const struct tok wsfail_names[] = {
     {WST_WSFAIL_BAD_VERSION, "bad_version"},
     {WST_WSFAIL_BAD_UPGRADE_HEADERS, "bad_upgrade_headers"},
     {WST_WSFAIL_BAD_EXTENSION, "bad_extension"},
+    {WST_WSFAIL_BAD_KEY, "bad_key"},
     {0, NULL},
 };
 

@@ -1,5 +1,6 @@
 /* report.c - per-connection summary rows and the --fail-on conditions (see report.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct row {
     uint32_t ws_err;
     const char *first_err; /* a static kind name */
     bool tls, h2;
+    int fail_status; /* the status of the response that failed the upgrade, -1 none */
 };
 
 /* Counters --fail-on can test. */
@@ -247,6 +249,7 @@ static struct row *row_get(struct report *r, uint64_t conn)
     if (!w->used) {
         w->used = true;
         w->close_code[0] = w->close_code[1] = -1;
+        w->fail_status = -1;
     }
     return w;
 }
@@ -381,6 +384,7 @@ void report_event(struct report *r, const struct wst_event *ev)
         if (w) {
             w->ws = WS_FAILED;
             w->fail = ev->u.ws_fail.reason;
+            w->fail_status = ev->u.ws_fail.status;
         }
         break;
     case WST_EV_WS_FRAME:
@@ -461,6 +465,25 @@ static const char *close_words(enum wst_close_how how)
     return "?";
 }
 
+/* A WebSocket connection whose frames were decoded (open, midstream). */
+static bool ws_had_frames(const struct row *w)
+{
+    return w->ws == WS_OPEN || w->ws == WS_MIDSTREAM;
+}
+
+/* Any data message or control frame counted on the row. */
+static bool ws_any_counted(const struct row *w)
+{
+    return w->text[0] || w->text[1] || w->binary[0] || w->binary[1] || w->ping || w->pong ||
+           w->close_code[0] >= 0 || w->close_code[1] >= 0;
+}
+
+/* Inflated / wire bytes of the compressed messages, in hundredths (rounded). */
+static int64_t deflate_ratio(const struct row *w)
+{
+    return (int64_t)((w->comp_len * 100 + w->comp_wire / 2) / w->comp_wire);
+}
+
 static void put_close_code(struct outbuf *ob, int code)
 {
     if (code < 0)
@@ -469,45 +492,93 @@ static void put_close_code(struct outbuf *ob, int code)
         outbuf_printf(ob, "%d", code);
 }
 
-/* Why a connection counts as having ended badly; "" when it did not. */
-static void put_problems(struct outbuf *ob, const struct row *w)
+#define VERDICT_MAX 16    /* reasons kept per connection */
+#define VERDICT_LEN 112   /* bytes per reason */
+
+/* Why a connection counts as having ended badly: the one judgement behind both the
+ * timeline's "-- ok" / "-- BAD: ..." and conn.summary's ok/bad. */
+struct verdict {
+    size_t n;
+    char why[VERDICT_MAX][VERDICT_LEN];
+};
+
+static void verdict_add(struct verdict *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void verdict_add(struct verdict *v, const char *fmt, ...)
 {
-    const char *sep = " -- BAD: ";
-#define PROBLEM(...)                                                                            \
-    do {                                                                                       \
-        outbuf_puts(ob, sep);                                                                  \
-        outbuf_printf(ob, __VA_ARGS__);                                                        \
-        sep = ", ";                                                                            \
-    } while (0)
+    va_list ap;
+
+    if (v->n == VERDICT_MAX)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(v->why[v->n++], VERDICT_LEN, fmt, ap);
+    va_end(ap);
+}
+
+static void row_verdict(const struct row *w, struct verdict *v)
+{
+    v->n = 0;
     if (w->ws == WS_FAILED)
-        PROBLEM("upgrade failed (%s)", wst_ws_fail_name(w->fail));
+        verdict_add(v, "upgrade failed (%s)", wst_ws_fail_name(w->fail));
     if (w->how == WST_CLOSE_RST)
-        PROBLEM("reset by %s", w->by == WST_BY_CLIENT ? "client" : "server");
+        verdict_add(v, "reset by %s", w->by == WST_BY_CLIENT ? "client" : "server");
     if (w->how == WST_CLOSE_EVICTED)
-        PROBLEM("evicted");
+        verdict_add(v, "evicted");
     if (w->gap_bytes[0] || w->gap_bytes[1])
-        PROBLEM("%" PRIu64 " B not captured", w->gap_bytes[0] + w->gap_bytes[1]);
+        verdict_add(v, "%" PRIu64 " B not captured", w->gap_bytes[0] + w->gap_bytes[1]);
     if (w->overlap)
-        PROBLEM("%" PRIu64 " inconsistent retransmission%s", w->overlap,
-                w->overlap == 1 ? "" : "s");
+        verdict_add(v, "%" PRIu64 " inconsistent retransmission%s", w->overlap,
+                    w->overlap == 1 ? "" : "s");
     if (w->ws_err)
-        PROBLEM("%" PRIu32 " WebSocket error%s (%s)", w->ws_err, w->ws_err == 1 ? "" : "s",
-                w->first_err ? w->first_err : "?");
+        verdict_add(v, "%" PRIu32 " WebSocket error%s (%s)", w->ws_err,
+                    w->ws_err == 1 ? "" : "s", w->first_err ? w->first_err : "?");
     if (w->http_err)
-        PROBLEM("%" PRIu32 " HTTP error%s", w->http_err, w->http_err == 1 ? "" : "s");
+        verdict_add(v, "%" PRIu32 " HTTP error%s", w->http_err, w->http_err == 1 ? "" : "s");
     if (w->worst_status >= 500)
-        PROBLEM("HTTP %d", w->worst_status);
+        verdict_add(v, "HTTP %d", w->worst_status);
     for (int d = 0; d < 2; d++) {
         int c = w->close_code[d];
         if (c >= 0 && c != 1000 && c != 1001 && (d == 0 || c != w->close_code[0]))
-            PROBLEM("close %d", c);
+            verdict_add(v, "close %d", c);
     }
-    if ((w->ws == WS_OPEN || w->ws == WS_MIDSTREAM) && w->close_code[0] < 0 &&
-        w->close_code[1] < 0 && w->how != WST_CLOSE_OPEN)
-        PROBLEM("no WebSocket close (1006)");
-#undef PROBLEM
-    if (sep[1] == '-')
+    if (ws_had_frames(w) && w->close_code[0] < 0 && w->close_code[1] < 0 &&
+        w->how != WST_CLOSE_OPEN)
+        verdict_add(v, "no WebSocket close (1006)");
+}
+
+static void put_problems(struct outbuf *ob, const struct row *w)
+{
+    struct verdict v;
+
+    row_verdict(w, &v);
+    if (v.n == 0) {
         outbuf_puts(ob, " -- ok");
+        return;
+    }
+    for (size_t i = 0; i < v.n; i++) {
+        outbuf_puts(ob, i == 0 ? " -- BAD: " : ", ");
+        outbuf_puts(ob, v.why[i]);
+    }
+}
+
+/* The messages and control frames of the row, as "text 1/2 binary 0/0 ping 0 pong 0". */
+static void put_ws_counts(struct outbuf *ob, const struct row *w)
+{
+    outbuf_printf(ob,
+                  ": text %" PRIu64 "/%" PRIu64 " binary %" PRIu64 "/%" PRIu64 " ping %" PRIu64
+                  " pong %" PRIu64,
+                  w->text[0], w->text[1], w->binary[0], w->binary[1], w->ping, w->pong);
+    if (w->comp_wire && w->comp_len) {
+        outbuf_printf(ob, ", deflate %" PRIu64 " -> %" PRIu64 " B (x", w->comp_wire,
+                      w->comp_len);
+        sink_put_fixed(ob, deflate_ratio(w), 2);
+        outbuf_putc(ob, ')');
+    }
+    outbuf_puts(ob, ", close ");
+    put_close_code(ob, w->close_code[0]);
+    outbuf_putc(ob, '/');
+    put_close_code(ob, w->close_code[1]);
 }
 
 static void put_row(struct outbuf *ob, uint64_t id, const struct row *w)
@@ -549,28 +620,19 @@ static void put_row(struct outbuf *ob, uint64_t id, const struct row *w)
     case WS_NONE:
         break;
     case WS_FAILED:
-        outbuf_printf(ob, ", ws failed (%s)", wst_ws_fail_name(w->fail));
+        outbuf_puts(ob, ", ws failed");
+        if (w->fail_status > 0)
+            outbuf_printf(ob, " %d", w->fail_status);
+        outbuf_printf(ob, " (%s)", wst_ws_fail_name(w->fail));
+        if (ws_any_counted(w)) /* e.g. frames after a 101 with a wrong accept */
+            put_ws_counts(ob, w);
         break;
     case WS_OPEN:
     case WS_MIDSTREAM:
         outbuf_puts(ob, w->ws == WS_OPEN ? ", ws open" : ", ws midstream");
         if (w->comp != WST_COMP_NONE)
             outbuf_printf(ob, " %s", wst_compression_name(w->comp));
-        outbuf_printf(ob,
-                      ": text %" PRIu64 "/%" PRIu64 " binary %" PRIu64 "/%" PRIu64
-                      " ping %" PRIu64 " pong %" PRIu64,
-                      w->text[0], w->text[1], w->binary[0], w->binary[1], w->ping, w->pong);
-        if (w->comp_wire && w->comp_len) {
-            outbuf_printf(ob, ", deflate %" PRIu64 " -> %" PRIu64 " B (x", w->comp_wire,
-                          w->comp_len);
-            sink_put_fixed(ob, (int64_t)((w->comp_len * 100 + w->comp_wire / 2) / w->comp_wire),
-                           2);
-            outbuf_putc(ob, ')');
-        }
-        outbuf_puts(ob, ", close ");
-        put_close_code(ob, w->close_code[0]);
-        outbuf_putc(ob, '/');
-        put_close_code(ob, w->close_code[1]);
+        put_ws_counts(ob, w);
         break;
     }
     put_problems(ob, w);
@@ -596,6 +658,120 @@ void report_put_summary(const struct report *r, struct outbuf *ob)
     outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "WebSocket messages", r->ws_msgs);
     outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "failed upgrades", r->ws_fail);
     outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "WebSocket errors", r->ws_err);
+}
+
+/* ,"key": -- our own ASCII keys. */
+static void jkey(struct outbuf *ob, const char *key)
+{
+    outbuf_printf(ob, ",\"%s\":", key);
+}
+
+static void jkey_str(struct outbuf *ob, const char *key, const char *s)
+{
+    jkey(ob, key);
+    if (s)
+        json_put_cstr(ob, s);
+    else
+        outbuf_puts(ob, "null");
+}
+
+static void jkey_u64(struct outbuf *ob, const char *key, uint64_t v)
+{
+    jkey(ob, key);
+    outbuf_printf(ob, "%" PRIu64, v);
+}
+
+/* A non-negative int, or null for -1. */
+static void jkey_int(struct outbuf *ob, const char *key, int v)
+{
+    jkey(ob, key);
+    if (v < 0)
+        outbuf_puts(ob, "null");
+    else
+        outbuf_printf(ob, "%d", v);
+}
+
+static void jkey_bool(struct outbuf *ob, const char *key, bool v)
+{
+    jkey(ob, key);
+    outbuf_puts(ob, v ? "true" : "false");
+}
+
+static const char *const ws_state_name[] = {
+    [WS_NONE] = "none", [WS_OPEN] = "open", [WS_FAILED] = "failed", [WS_MIDSTREAM] = "midstream"};
+
+/* conn.summary: the row of put_row as one JSON object (keys in the man page's order). */
+static void put_json_row(struct outbuf *ob, uint64_t id, const struct row *w,
+                         const struct wst_event *end)
+{
+    char cb[WST_EP_STRLEN], sb[WST_EP_STRLEN];
+    struct verdict v;
+
+    wst_endpoint_str(&w->client, cb, sizeof cb);
+    wst_endpoint_str(&w->server, sb, sizeof sb);
+    outbuf_puts(ob, "{\"ev\":\"conn.summary\",\"t\":");
+    sink_put_fixed(ob, end->rel_us, 6);
+    jkey_u64(ob, "frame", end->frame);
+    jkey_u64(ob, "conn", id);
+    jkey_str(ob, "client", cb);
+    jkey_str(ob, "server", sb);
+    jkey(ob, "duration");
+    sink_put_fixed(ob, w->duration_us, 6);
+    jkey_u64(ob, "bytes_c2s", w->bytes[0]);
+    jkey_u64(ob, "bytes_s2c", w->bytes[1]);
+    jkey_u64(ob, "pkts_c2s", w->pkts[0]);
+    jkey_u64(ob, "pkts_s2c", w->pkts[1]);
+    jkey_str(ob, "how", w->closed ? wst_close_how_name(w->how) : NULL);
+    jkey_str(ob, "by", w->closed ? wst_close_by_name(w->by) : NULL);
+    jkey_str(ob, "teardown", w->closed ? wst_teardown_name(w->teardown) : NULL);
+    jkey_str(ob, "history", w->history);
+    jkey_u64(ob, "retransmissions", w->retrans);
+    jkey_u64(ob, "anomalies", w->anomalies);
+    jkey_u64(ob, "gap_bytes", w->gap_bytes[0] + w->gap_bytes[1]);
+    jkey_bool(ob, "tls", w->tls);
+    jkey_bool(ob, "http2", w->h2);
+    jkey_u64(ob, "http_requests", w->http_req);
+    jkey_u64(ob, "http_responses", w->http_resp);
+    jkey_u64(ob, "http_errors", w->http_err);
+    jkey_int(ob, "http_status_max", w->worst_status > 0 ? w->worst_status : -1);
+    jkey_str(ob, "ws", ws_state_name[w->ws]);
+    jkey_str(ob, "ws_fail", w->ws == WS_FAILED ? wst_ws_fail_name(w->fail) : NULL);
+    jkey_int(ob, "ws_status", w->ws == WS_FAILED && w->fail_status > 0 ? w->fail_status : -1);
+    jkey_str(ob, "compression", w->ws == WS_NONE ? NULL : wst_compression_name(w->comp));
+    jkey_u64(ob, "text_c2s", w->text[0]);
+    jkey_u64(ob, "text_s2c", w->text[1]);
+    jkey_u64(ob, "binary_c2s", w->binary[0]);
+    jkey_u64(ob, "binary_s2c", w->binary[1]);
+    jkey_u64(ob, "ping", w->ping);
+    jkey_u64(ob, "pong", w->pong);
+    jkey_u64(ob, "deflate_wire", w->comp_wire);
+    jkey_u64(ob, "deflate_len", w->comp_len);
+    jkey(ob, "deflate_ratio");
+    if (w->comp_wire && w->comp_len)
+        sink_put_fixed(ob, deflate_ratio(w), 2);
+    else
+        outbuf_puts(ob, "null");
+    jkey_int(ob, "close_c2s", w->close_code[0]);
+    jkey_int(ob, "close_s2c", w->close_code[1]);
+    jkey_u64(ob, "ws_errors", w->ws_err);
+    jkey_str(ob, "ws_error_first", w->ws_err ? (w->first_err ? w->first_err : "?") : NULL);
+    row_verdict(w, &v);
+    jkey_bool(ob, "ok", v.n == 0);
+    jkey(ob, "bad");
+    outbuf_putc(ob, '[');
+    for (size_t i = 0; i < v.n; i++) {
+        if (i)
+            outbuf_putc(ob, ',');
+        json_put_cstr(ob, v.why[i]);
+    }
+    outbuf_puts(ob, "]}\n");
+}
+
+void report_put_json(const struct report *r, struct outbuf *ob, const struct wst_event *end)
+{
+    for (size_t i = 0; i < r->nrows; i++)
+        if (r->rows[i].used)
+            put_json_row(ob, i + 1, &r->rows[i], end);
 }
 
 bool report_failed(const struct report *r, FILE *err)

@@ -539,6 +539,8 @@ static void json_put_http_error(struct outbuf *ob, const struct wst_ev_http_erro
 
 void sink_json_event(struct outbuf *ob, const struct sink_opts *so, const struct wst_event *ev)
 {
+    if (ev->type == WST_EV_CAPTURE_END && so->end_json)
+        so->end_json(so->end_ctx, ob, ev);
     json_put_common(ob, ev);
     switch (ev->type) {
     case WST_EV_TCP_SYN:

@@ -585,8 +585,9 @@ static void text_put_tls(struct outbuf *ob, const struct wst_event *ev)
 static void text_put_ws_open(struct outbuf *ob, const struct wst_event *ev)
 {
     const struct wst_ev_ws_open *e = &ev->u.ws_open;
-    outbuf_puts(ob, "WebSocket open");
-    outbuf_puts(ob, e->accept_ok ? ", accept ok" : ", ACCEPT DOES NOT MATCH THE KEY");
+    /* A 101 whose accept does not prove the key is no valid upgrade (RFC 6455 4.1). */
+    outbuf_puts(ob, e->accept_ok ? "WebSocket open, accept ok"
+                                 : "WebSocket NOT open (101, but ACCEPT DOES NOT MATCH THE KEY)");
     outbuf_puts(ob, ", version ");
     text_put_wstr(ob, e->version);
     if (e->has_protocol) {
@@ -784,8 +785,9 @@ static const char *text_color(const struct wst_event *ev)
     case WST_EV_TCP_ANOMALY:
     case WST_EV_TCP_GAP:
         return "\033[33m";
-    case WST_EV_TCP_OPEN:
     case WST_EV_WS_OPEN:
+        return ev->u.ws_open.accept_ok ? "\033[32m" : "\033[1;31m";
+    case WST_EV_TCP_OPEN:
         return "\033[32m";
     case WST_EV_HTTP_REQUEST:
     case WST_EV_HTTP_RESPONSE:

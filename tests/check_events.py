@@ -72,7 +72,8 @@ ANOMALY_KINDS = enum(
 # "evicted" is not in EVENTS.md but wstap.h documents it (--max-flows) and it is additive.
 CLOSE_HOW = enum('fin', 'rst', 'timeout', 'open', 'evicted')
 FAIL_REASONS = enum('no_response_closed', 'no_response_reset', 'no_response_eof', 'status',
-                    'accept_mismatch', 'missing_key', 'bad_version', 'bad_upgrade_headers')
+                    'accept_mismatch', 'missing_key', 'bad_version', 'bad_upgrade_headers',
+                    'bad_key')
 
 # ---- the contract: fields beyond ev/t/frame/conn, per event (EVENTS.md "Events" table) ---------
 # A spec is a kind name from KINDS or a frozenset of allowed values; a trailing '?' on a kind
@@ -106,6 +107,23 @@ EVENTS = {
     'ws.error': {'dir': DIR, 'kind': 'str', 'detail': 'str'},
     'capture.end': {'packets': 'uint', 'bytes': 'uint', 'tcp_conns': 'uint', 'ws_conns': 'uint',
                     'dropped': 'uint?', 'ifdropped': 'uint?'},
+    # EVENTS.md "Added": one per connection at the end, what the summary row says
+    'conn.summary': {'client': 'endpoint', 'server': 'endpoint', 'duration': 'num',
+                     'bytes_c2s': 'uint', 'bytes_s2c': 'uint', 'pkts_c2s': 'uint',
+                     'pkts_s2c': 'uint', 'how': (CLOSE_HOW, None),
+                     'by': (enum('client', 'server'), None),
+                     'teardown': (enum('4way', '3way', 'simultaneous', 'half'), None),
+                     'history': 'str', 'retransmissions': 'uint', 'anomalies': 'uint',
+                     'gap_bytes': 'uint', 'tls': 'bool', 'http2': 'bool',
+                     'http_requests': 'uint', 'http_responses': 'uint', 'http_errors': 'uint',
+                     'http_status_max': 'uint?', 'ws': enum('none', 'open', 'failed', 'midstream'),
+                     'ws_fail': (FAIL_REASONS | {'bad_extension'}, None), 'ws_status': 'uint?',
+                     'compression': (enum('permessage-deflate', 'x-webkit-deflate-frame'), None),
+                     'text_c2s': 'uint', 'text_s2c': 'uint', 'binary_c2s': 'uint',
+                     'binary_s2c': 'uint', 'ping': 'uint', 'pong': 'uint',
+                     'deflate_wire': 'uint', 'deflate_len': 'uint', 'deflate_ratio': 'num?',
+                     'close_c2s': 'uint?', 'close_s2c': 'uint?', 'ws_errors': 'uint',
+                     'ws_error_first': 'str?', 'ok': 'bool', 'bad': 'list'},
 }
 # Fields that depend on another field's value.
 CLOSE_FIELDS = {'code': 'uint?', 'reason': 'str?'}       # ws.control opcode close
@@ -326,12 +344,76 @@ class Checker:
                 self.bad(0, 'conn %d: %d tcp.open events' % (c, opens[c]))
             if closes.get(c, 0) != 1:
                 self.bad(0, 'conn %d: %d tcp.close events, want 1' % (c, closes.get(c, 0)))
+        self.check_summaries(nlines, events, seen)
         nconn = end.get('tcp_conns')
         if _is_int(nconn) and seen and max(seen) > nconn:
             self.bad(0, 'conn id %d is above capture.end tcp_conns %d' % (max(seen), nconn))
         if _is_int(nconn) and len(closes) != nconn:
             self.bad(0, 'capture.end tcp_conns is %d but %d connections were closed'
                      % (nconn, len(closes)))
+
+
+    def check_summaries(self, nlines, events, seen):
+        """conn.summary: one per connection, in id order, right before capture.end, agreeing
+        with the connection's own events (where they were printed, i.e. not under -q)."""
+        sums = [(n, obj) for n, ev, obj in events if ev == 'conn.summary']
+        if not sums:
+            self.bad(0, 'no conn.summary line')
+            return
+        ids = [obj.get('conn') for n, obj in sums]
+        if ids != sorted(seen):
+            self.bad(0, 'conn.summary for connections %s, want one each for %s in order'
+                     % (ids[:10], sorted(seen)[:10]))
+        if [n for n, obj in sums] != list(range(nlines - len(sums), nlines)):
+            self.bad(0, 'conn.summary lines are not the ones right before capture.end')
+        per = {}
+        for n, ev, obj in events:
+            if ev not in ('conn.summary', 'capture.end'):
+                per.setdefault(obj.get('conn'), []).append((ev, obj))
+        for n, s in sums:
+            evs = per.get(s.get('conn'), [])
+            if all(ev == 'tcp.close' for ev, _ in evs):
+                continue  # -q, or a connection with nothing above TCP: nothing to compare
+            self.summary_agrees(n, s, evs)
+
+    def summary_agrees(self, n, s, evs):
+        def want(key, v):
+            if s.get(key) != v:
+                self.bad(n, 'conn.summary conn %s: "%s" is %s, the events say %s'
+                         % (s.get('conn'), key, json.dumps(s.get(key)), json.dumps(v)))
+        count = lambda ev, **kv: sum(1 for e, o in evs if e == ev and all(
+            o.get(k) == v for k, v in kv.items()))
+        want('http_requests', count('http.request'))
+        want('http_responses', count('http.response'))
+        want('http_errors', count('http.error'))
+        for op in ('text', 'binary'):
+            for d in ('c2s', 's2c'):
+                want('%s_%s' % (op, d), count('ws.message', opcode=op, dir=d))
+        want('ping', count('ws.control', opcode='ping'))
+        want('pong', count('ws.control', opcode='pong'))
+        want('ws_errors', count('ws.error'))
+        for d in ('c2s', 's2c'):
+            codes = [o.get('code') for e, o in evs
+                     if e == 'ws.control' and o.get('opcode') == 'close' and o.get('dir') == d]
+            want('close_' + d, (1005 if codes[0] is None else codes[0]) if codes else None)
+        fails = [o for e, o in evs if e == 'ws.fail']
+        if fails:
+            want('ws', 'failed')
+            want('ws_fail', fails[-1].get('reason'))
+            want('ws_status', fails[-1].get('status'))
+        elif any(e == 'ws.open' for e, o in evs):
+            want('ws', 'open')
+        for e, o in evs:
+            if e == 'tcp.close':
+                for k in ('how', 'by', 'teardown', 'bytes_c2s', 'bytes_s2c', 'pkts_c2s',
+                          'pkts_s2c', 'history'):
+                    want(k, o.get(k))
+        ok = s.get('ok')
+        if ok is not (s.get('bad') == []):
+            self.bad(n, 'conn.summary conn %s: "ok" %s with "bad" %s'
+                     % (s.get('conn'), json.dumps(ok), json.dumps(s.get('bad'))[:80]))
+        if fails and ok:
+            self.bad(n, 'conn.summary conn %s: ok although the upgrade failed' % s.get('conn'))
 
 
 def main(argv):

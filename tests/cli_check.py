@@ -22,6 +22,14 @@ Environment: WSTAP_BIN (default ./wstap).
 4. The formatting thread changes nothing: for every capture in pcaps/ and the corpus, the
    timeline (-v -x --payload-max 0) and --json of `-r FILE` (formatted on the evq thread)
    are byte for byte those of `-r - < FILE` (formatted inline).
+5. The JSON contract and the man page agree: every event name and every top-level field that
+   `wstap --json` emits over pcaps/ and the corpus is documented in man/wstap.1's "JSON
+   events" section, and every event name documented there is emitted by some capture. The
+   documented set is read from the section's structure: the ".TP" items before "The events:"
+   are the fields every event may have; each later ".TP" item whose first line is ".B NAME"
+   (NAME with a dot) is an event, and the ".B"/".BR" lines of its item whose first word is a
+   plain identifier are its fields (nested keys, options and other events' names do not
+   count). Documented fields that no capture emits are listed, not failed.
 Prints "ok ..." / "FAIL ..." and ends with "cli: N passed, N failed".
 """
 import glob
@@ -186,12 +194,77 @@ def check_threaded_same(corpus):
                % (mode, len(caps), lines, (': differ: ' + ', '.join(bad[:5])) if bad else ''))
 
 
+def man_json_contract():
+    """(common fields, {event: fields}) documented under .SS JSON events."""
+    man = open(os.path.join(REPO, 'man', 'wstap.1'), encoding='utf-8').read()
+    sec = man.split('\n.SS JSON events\n', 1)[1]
+    sec = re.split(r'\n\.S[HS] ', sec, 1)[0]
+    head, sep, body = sec.partition('\nThe events:\n')
+    if not sep:
+        return None, None
+    ident = re.compile(r'^[a-z][a-z0-9_]*$')
+    evname = re.compile(r'^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$')
+    field_line = re.compile(r'^\.BR? +(\S+)')
+
+    def items(text):
+        for item in re.split(r'^\.TP\n', text, flags=re.M)[1:]:
+            item = re.split(r'^\.(?:PP|SS|SH)\b', item, 1, flags=re.M)[0]
+            yield item.split('\n')
+
+    common = set()
+    for lines in items(head):
+        m = field_line.match(lines[0])
+        if m and ident.match(m.group(1)):
+            common.add(m.group(1))
+    events = {}
+    for lines in items(body):
+        m = field_line.match(lines[0])
+        if not (m and evname.match(m.group(1))):
+            continue
+        fields = events.setdefault(m.group(1), set())
+        for line in lines[1:]:
+            f = field_line.match(line)
+            if f and ident.match(f.group(1)):
+                fields.add(f.group(1))
+    return common, events
+
+
+def check_json_documented(corpus):
+    common, documented = man_json_contract()
+    if not documented:
+        result(False, 'man/wstap.1 has a "JSON events" section with "The events:" and items')
+        return
+    emitted = {}
+    for c in captures(corpus):
+        for line in run(['--json', '-r', c]).stdout.decode('utf-8', 'replace').splitlines():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get('ev'), str):
+                emitted.setdefault(obj['ev'], set()).update(obj)
+    for ev in sorted(emitted):
+        result(ev in documented, 'emitted event %s is documented in man/wstap.1' % ev)
+        if ev not in documented:
+            continue
+        undoc = sorted(k for k in emitted[ev] if k != 'ev' and k not in common
+                       and k not in documented[ev])
+        result(not undoc, 'every field %s emits is documented in man/wstap.1%s'
+               % (ev, (': not ' + ', '.join(undoc)) if undoc else ''))
+    for ev in sorted(documented):
+        unseen = sorted(documented[ev] - emitted.get(ev, set()))
+        result(ev in emitted, 'documented event %s is emitted by some capture%s'
+               % (ev, ' (documented fields not emitted here: %s)' % ', '.join(unseen)
+                  if ev in emitted and unseen else ''))
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, '..', 'shared', 'corpus')
     check_docs()
     check_ci()
     check_term(corpus)
     check_threaded_same(corpus)
+    check_json_documented(corpus)
     print('cli: %d passed, %d failed' % (P, F))
     return 1 if F else 0
 

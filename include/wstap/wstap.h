@@ -245,6 +245,7 @@ enum wst_ws_fail {
     WST_WSFAIL_BAD_VERSION,
     WST_WSFAIL_BAD_UPGRADE_HEADERS,
     WST_WSFAIL_BAD_EXTENSION, /* the response accepted an extension that was not offered */
+    WST_WSFAIL_BAD_KEY,       /* a Sec-WebSocket-Key present but not base64 of 16 bytes */
 };
 
 struct wst_ev_ws_fail {

@@ -191,6 +191,20 @@ START_TEST(test_upgrade_wrong_accept)
     const struct wst_event *f = evlog_find(t.log, WST_EV_WS_FAIL, 0);
     ck_assert_int_eq(f->u.ws_fail.reason, WST_WSFAIL_ACCEPT_MISMATCH);
     ck_assert_ptr_nonnull(strstr(last_detail, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    /* a 101 with a wrong accept is no valid upgrade: not a WebSocket connection */
+    wst_finish(t.a, NULL);
+    ck_assert_uint_eq(evlog_find(t.log, WST_EV_CAPTURE_END, 0)->u.end.ws_conns, 0);
+    tc_free(&t);
+
+    /* the right accept is counted */
+    tc_init(&t, 9000);
+    open_conn(&t);
+    send_str(&t, true, WS_REQ);
+    send_str(&t, false, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+    ck_assert(evlog_find(t.log, WST_EV_WS_OPEN, 0)->u.ws_open.accept_ok);
+    wst_finish(t.a, NULL);
+    ck_assert_uint_eq(evlog_find(t.log, WST_EV_CAPTURE_END, 0)->u.end.ws_conns, 1);
     tc_free(&t);
 }
 END_TEST
@@ -301,7 +315,29 @@ START_TEST(test_version_and_headers_lost)
     send_str(&t, false, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     ck_assert_int_eq(evlog_find(t.log, WST_EV_WS_FAIL, 0)->u.ws_fail.reason,
                      WST_WSFAIL_MISSING_KEY);
+    ck_assert_ptr_nonnull(strstr(last_detail, "has no Sec-WebSocket-Key"));
     tc_free(&t);
+
+    /* a key that is there but not base64 of 16 bytes: bad_key, not missing_key */
+    static const char *const bad_keys[] = {"not-base64", "dGhlIHNhbXBsZSBub25jZQ=",
+                                           "dGhlIHNhbXBsZSBub25jZ===",
+                                           "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="};
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        char req[400];
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n", bad_keys[i]);
+        tc_init(&t, 9000);
+        open_conn(&t);
+        send_str(&t, true, req);
+        send_str(&t, false, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        const struct wst_event *bk = evlog_find(t.log, WST_EV_WS_FAIL, 0);
+        ck_assert_ptr_nonnull(bk);
+        ck_assert_int_eq(bk->u.ws_fail.reason, WST_WSFAIL_BAD_KEY);
+        ck_assert_int_eq(bk->u.ws_fail.status, 400);
+        ck_assert_ptr_nonnull(strstr(last_detail, "not base64 of 16 bytes"));
+        tc_free(&t);
+    }
 }
 END_TEST
 

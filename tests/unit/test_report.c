@@ -137,6 +137,7 @@ START_TEST(test_summary_rows)
     outbuf_init(ob, -1);
     struct wst_event f = ev_of(WST_EV_WS_FAIL, 1, 10, WST_DIR_NONE);
     f.u.ws_fail.reason = WST_WSFAIL_NO_RESPONSE_RESET;
+    f.u.ws_fail.status = -1; /* no response */
     report_event(r, &f);
     feed_close(1, 10, WST_CLOSE_RST, "ShADar");
     struct wst_event o = ev_of(WST_EV_WS_OPEN, 2, 15, WST_DIR_NONE);
@@ -167,6 +168,71 @@ START_TEST(test_summary_rows)
 }
 END_TEST
 
+/* The text row and conn.summary come from one verdict: they say the same thing. */
+START_TEST(test_summary_json)
+{
+    struct outbuf *ob = malloc(sizeof *ob);
+    ck_assert_ptr_nonnull(ob);
+    /* c1: 400 to a bad version; c2: a 101 with a wrong accept, then a text; c3: clean */
+    struct wst_event f = ev_of(WST_EV_WS_FAIL, 1, 6, WST_DIR_NONE);
+    f.u.ws_fail.reason = WST_WSFAIL_BAD_VERSION;
+    f.u.ws_fail.status = 400;
+    report_event(r, &f);
+    feed_close(1, 9, WST_CLOSE_FIN, "ShADadfF");
+    struct wst_event o = ev_of(WST_EV_WS_OPEN, 2, 15, WST_DIR_NONE);
+    report_event(r, &o);
+    f = ev_of(WST_EV_WS_FAIL, 2, 15, WST_DIR_NONE);
+    f.u.ws_fail.reason = WST_WSFAIL_ACCEPT_MISMATCH;
+    f.u.ws_fail.status = 101;
+    report_event(r, &f);
+    struct wst_event m = ev_of(WST_EV_WS_MESSAGE, 2, 16, WST_DIR_S2C);
+    m.u.ws_message.opcode = WST_WS_TEXT;
+    report_event(r, &m);
+    feed_close(2, 19, WST_CLOSE_FIN, "ShADadFf");
+    o = ev_of(WST_EV_WS_OPEN, 3, 25, WST_DIR_NONE);
+    report_event(r, &o);
+    feed_close_frame(3, 27, WST_DIR_C2S, 1000);
+    feed_close_frame(3, 28, WST_DIR_S2C, 1000);
+    feed_close(3, 29, WST_CLOSE_FIN, "ShADadFf");
+
+    outbuf_init(ob, -1);
+    report_put_summary(r, ob);
+    ob->buf[ob->len] = '\0';
+    ck_assert_ptr_nonnull(strstr(ob->buf, "ws failed 400 (bad_version) -- BAD: upgrade failed "
+                                          "(bad_version)\n"));
+    ck_assert_ptr_nonnull(strstr(ob->buf, "ws failed 101 (accept_mismatch): text 0/1 binary 0/0 "
+                                          "ping 0 pong 0, close -/- -- BAD: upgrade failed "
+                                          "(accept_mismatch)\n"));
+
+    struct wst_event end = ev_of(WST_EV_CAPTURE_END, 0, 30, WST_DIR_NONE);
+    end.rel_us = 1234567;
+    outbuf_init(ob, -1);
+    report_put_json(r, ob, &end);
+    ob->buf[ob->len] = '\0';
+    const char *s = ob->buf;
+    ck_assert_ptr_nonnull(strstr(s, "{\"ev\":\"conn.summary\",\"t\":1.234567,\"frame\":30,"
+                                    "\"conn\":1,\"client\":\"10.0.0.1:40000\","));
+    ck_assert_ptr_nonnull(strstr(s, "\"ws\":\"failed\",\"ws_fail\":\"bad_version\","
+                                    "\"ws_status\":400,"));
+    ck_assert_ptr_nonnull(strstr(s, "\"ok\":false,\"bad\":[\"upgrade failed (bad_version)\"]}\n"
+                                    "{\"ev\":\"conn.summary\",\"t\":1.234567,\"frame\":30,"
+                                    "\"conn\":2,"));
+    ck_assert_ptr_nonnull(strstr(s, "\"ws_fail\":\"accept_mismatch\",\"ws_status\":101,"
+                                    "\"compression\":null,\"text_c2s\":0,\"text_s2c\":1,"));
+    ck_assert_ptr_nonnull(strstr(s, "\"ws\":\"open\",\"ws_fail\":null,\"ws_status\":null,"));
+    ck_assert_ptr_nonnull(strstr(s, "\"close_c2s\":1000,\"close_s2c\":1000,\"ws_errors\":0,"
+                                    "\"ws_error_first\":null,\"ok\":true,\"bad\":[]}\n"));
+    /* three lines, one per connection, in id order */
+    int lines = 0;
+    for (const char *p = s; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_eq(lines, 3);
+    const char *c2 = strstr(s, "\"conn\":2"), *c3 = strstr(s, "\"conn\":3");
+    ck_assert(c2 && c3 && c2 < c3);
+    free(ob);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -176,6 +242,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_counts_and_thresholds);
     tcase_add_test(tc, test_close_codes);
     tcase_add_test(tc, test_summary_rows);
+    tcase_add_test(tc, test_summary_json);
     suite_add_tcase(s, tc);
     return s;
 }
