@@ -11,8 +11,9 @@ Environment: WSTAP_BIN (default ./wstap).
    in include/wstap/wstap.h.
 2. Exit statuses (man page EXIT STATUS): 0 for a clean run, 1 when --strict or --fail-on
    finds what it names (with one "wstap: --fail-on ..." line per condition on stderr), 2 for
-   a usage error, also when the --fail-on list does not parse; the status is computed from
-   facts of the pcaps/ captures that the generators recorded (pcaps/NAME.meta.json).
+   a usage error, also when the --fail-on list does not parse or -C names no connection;
+   the status is computed from facts of the pcaps/ captures that the generators recorded
+   (pcaps/NAME.meta.json).
 3. Terminal safety: the timeline of every capture in pcaps/ and the corpus, with -v -x and
    --payload-max 0 (everything shown), is valid UTF-8 and holds no C0 control byte but the
    newline, no DEL, no C1 control (U+0080-U+009F), no bidirectional override or isolate and
@@ -132,6 +133,11 @@ def check_ci():
                r'retransmissions>10')
     for bad in ['bogus', 'close', 'retransmissions>', 'upgrade,,rst', 'rst>x']:
         check_exit('lossy-ws-recv', ['--fail-on', bad], 2, r'^wstap: --fail-on: ')
+    # -C naming no connection is an error; naming one is not
+    check_exit('upg-400', ['-C', 'c1'], 0)
+    check_exit('upg-400', ['-C', 'c2'], 2,
+               r'^wstap: -C c2: no such connection \(the input has 1 TCP connection\)$')
+    check_exit('http-keepalive', ['-C', '999', '--json'], 2, r'no such connection')
     # a corrupt input is 2 even when a finding holds
     p = run(['--strict', '-r', os.path.join(REPO, 'pcaps', 'upg-short-read.pcap'), '-r',
              '/nonexistent.pcap'])

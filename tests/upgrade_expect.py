@@ -43,6 +43,8 @@ FAILURES = {
         ['bad_version'], [r'Sec-WebSocket-Version', r'requires 13']),
     'bad-sec-websocket-accept': (
         ['accept_mismatch'], [r'Sec-WebSocket-Accept is "[^"]+" but the key calls for']),
+    'invalid-sec-websocket-key': (
+        ['bad_key'], [r'Sec-WebSocket-Key that is not base64 of 16 bytes', r'"400 ']),
     'proxy-dropped-upgrade': (
         ['bad_upgrade_headers'], [r'proxy', r'Upgrade']),
 }
@@ -118,6 +120,25 @@ def main():
                 name, failure, '/'.join(reasons),
                 '' if good else '; got ' + json.dumps([(e['reason'], e['detail'][:160])
                                                        for e in fails])))
+            # the summary says the same: conn.summary ws "failed" with the reason and the
+            # status of the response that failed it; a 101 with a wrong accept is not
+            # counted among the WebSocket connections
+            sums = {e['conn']: e for e in evs if e['ev'] == 'conn.summary'}
+            bad = []
+            for f in fails:
+                s = sums.get(f['conn'], {})
+                if (s.get('ws'), s.get('ws_fail'), s.get('ws_status'), s.get('ok')) != (
+                        'failed', f['reason'], f['status'], False):
+                    bad.append('conn %d: %r' % (f['conn'], [s.get(k) for k in (
+                        'ws', 'ws_fail', 'ws_status', 'ok')]))
+            valid = sum(1 for e in evs if e['ev'] == 'ws.open' and e.get('accept_ok') is True)
+            end = [e for e in evs if e['ev'] == 'capture.end']
+            if not end or end[-1].get('ws_conns') != valid:
+                bad.append('capture.end ws_conns %r, valid upgrades %d'
+                           % (end[-1].get('ws_conns') if end else None, valid))
+            result(bool(fails) and not bad, '%s: conn.summary shows each failed upgrade with '
+                   'its reason and status; ws_conns counts valid upgrades only%s'
+                   % (name, ': ' + '; '.join(bad) if bad else ''))
             continue
         rsp101 = {}
         for e in evs:

@@ -26,7 +26,8 @@ NAME.sent.jsonl sidecar).
                      opening handshake (records the exception); optional big
                      Cookie header, --open-timeout
   version-client     raw-socket client: upgrade request with
-                     Sec-WebSocket-Version: --version, reads the answer to EOF
+                     Sec-WebSocket-Version: --version (and Sec-WebSocket-Key:
+                     --key, default a random valid key), reads the answer to EOF
   keepalive-client   raw-socket client: two GETs (Content-Length and chunked
                      answers), then a WebSocket upgrade on the SAME connection
                      (checks Sec-WebSocket-Accept), masked frames, close
@@ -313,7 +314,7 @@ def connect(host, port):
 
 def version_client(a):
     c = connect(a.host, a.port)
-    key = base64.b64encode(os.urandom(16)).decode()
+    key = a.key if a.key is not None else base64.b64encode(os.urandom(16)).decode()
     req = ("GET /chat HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
            "Sec-WebSocket-Version: %s\r\nOrigin: http://%s:%d\r\n\r\n"
@@ -328,7 +329,7 @@ def version_client(a):
     c.close()
     head, _, body = buf.partition(b"\r\n\r\n")
     first, hdrs = parse_head(head + b"\r\n\r\n")
-    write_json(a.result, {"sent_version": a.version, "status_line": first,
+    write_json(a.result, {"sent_version": a.version, "sent_key": key, "status_line": first,
                           "headers": hdrs, "body": body.decode("utf-8", "replace"),
                           "server_closed_first": True})
 
@@ -484,6 +485,7 @@ def main():
     s.add_argument("--open-timeout", type=float, default=10)
     s = sub.add_parser("version-client"); common(s)
     s.add_argument("--version", default="8")
+    s.add_argument("--key", help="Sec-WebSocket-Key to send as is (default: a random valid one)")
     s = sub.add_parser("keepalive-client"); common(s)
     s.add_argument("--log", required=True)
     a = p.parse_args()

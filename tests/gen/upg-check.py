@@ -584,6 +584,29 @@ def chk_version400(s, res):
     }
 
 
+@spec("bad-key", proto="http",
+      description="raw-socket client sending Sec-WebSocket-Key: not-base64 (present but not "
+                  "base64 of 16 bytes; Upgrade, Connection and version 13 correct) -> "
+                  "python3-websockets 10.4 server with no hook (the library's own answer)")
+def chk_bad_key(s, res):
+    c = s["conns"][0]
+    req, rsp = one_exchange(c)
+    need(len(req) == 1 and len(rsp) == 1, "one request, one response")
+    need(hdr(req[0][1], "Sec-WebSocket-Key") == "not-base64", "sent the bad key")
+    need(hdr(req[0][1], "Sec-WebSocket-Version") == "13", "version 13")
+    need(rsp[0][0].split(" ")[1] == "400", "status %r" % rsp[0][0])
+    need(b"Sec-WebSocket-Key" in rsp[0][2], "the body names the key: %r" % rsp[0][2])
+    need(s["ws_frames"] == 0, "no WebSocket frame")
+    return {
+        "failure": "invalid-sec-websocket-key",
+        "summary": "the client sent Sec-WebSocket-Key: not-base64 (present, but not base64 "
+                   "of 16 bytes as RFC 6455 4.1 requires); websockets 10.4 answers '%s' "
+                   "with body %r and closes" % (rsp[0][0], rsp[0][2].decode()),
+        "sent_key": "not-base64", "status_line": rsp[0][0], "body": rsp[0][2].decode(),
+        "tcp_close": terminal(c),
+    }
+
+
 @spec("no-response", proto="http",
       description="python3-websockets client (open_timeout=1) -> plain-socket server that "
                   "reads the whole request head and never answers (and does not close "

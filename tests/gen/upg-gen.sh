@@ -5,7 +5,7 @@
 # expected diagnosis) and, for WebSocket handshake attempts, .sent.jsonl.
 #
 # NAME: short-read 400 bad-accept nginx-ok nginx-noupgrade nginx-noupgrade11
-#       keepalive 426 version-400 no-response tls tls12 h2c h2c-ignored
+#       keepalive 426 version-400 no-response tls tls12 h2c h2c-ignored bad-key
 #
 # Usage (as root):  tests/gen/upg-gen.sh NAME      (all: make-upgrade.sh)
 # Helpers: upg-apps.py (servers/clients), upg-keepalive-server.js (node),
@@ -186,6 +186,22 @@ keepalive)
     cap "$out" "tcp port $port"
     bg client timeout 20 "$PY" "$APPS" version-client --port "$port" --version 8 \
         --result "$WORK/client.json"
+    bg_wait client
+    bg_wait server
+    cap_stop
+    ;;
+
+bad-key)
+    # raw-socket client, Sec-WebSocket-Key "not-base64" (present, not base64 of 16 bytes)
+    # -> python3-websockets server with no hook: the library's own 400.
+    port=18355
+    ports=("$port")
+    bg server timeout 20 "$PY" "$APPS" ws-server --port "$port" --mode plain \
+        --result "$WORK/server.json"
+    wait_listen "$port"
+    cap "$out" "tcp port $port"
+    bg client timeout 20 "$PY" "$APPS" version-client --port "$port" --version 13 \
+        --key not-base64 --result "$WORK/client.json"
     bg_wait client
     bg_wait server
     cap_stop
