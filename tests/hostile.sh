@@ -110,8 +110,8 @@ end_is() { # end_is FIELD VALUE: capture.end has "FIELD":VALUE
 run synflood synflood.pcap 0 $((BASE + 110 * MIB + 5 * MIB))
 check "1000000 connections seen" end_is tcp_conns 1000000
 check "868928 evicted (1000000 - 131072 tracked at once)" end_is evicted 868928
-check "every eviction is a tcp.close how evicted" count_is '"how":"evicted"' 868928
-check "the 131072 left are reported open at the end" count_is '"how":"open"' 131072
+check "every eviction is a tcp.close how evicted" count_is '"ev":"tcp.close".*"how":"evicted"' 868928
+check "the 131072 left are reported open at the end" count_is '"ev":"tcp.close".*"how":"open"' 131072
 check "nothing on stderr" stderr_empty
 
 run synflood-10k synflood.pcap 0 $((BASE + 10000 * CONN + 5 * MIB)) --max-flows 10000
