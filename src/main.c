@@ -296,7 +296,8 @@ out_close:
     return buf;
 }
 
-/* -q keeps the summary (and, in JSON, one line per connection: its close). */
+/* -q keeps the summary (and, in JSON, one line per connection: its close; the conn.summary
+ * lines come with capture.end). */
 static bool main_quiet_shows(const struct main_app *app, enum wst_ev_type t)
 {
     return t == WST_EV_CAPTURE_END || (app->json && t == WST_EV_TCP_CLOSE);

@@ -743,6 +743,27 @@ START_TEST(text_color)
 }
 END_TEST
 
+/* A 101 whose accept does not match is no valid upgrade: not "WebSocket open", not green. */
+START_TEST(text_ws_open_accept)
+{
+    struct sink_opts so = sink_opts_default;
+    so.color = true;
+    struct wst_event ev = mkev(WST_EV_WS_OPEN, 100, 6, 1, WST_DIR_NONE);
+    ev.u.ws_open.version.p = (const uint8_t *)"13";
+    ev.u.ws_open.version.len = 2;
+    ev.u.ws_open.accept_ok = true;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_ptr_nonnull(strstr(taken(), " c1 \033[32mWebSocket open, accept ok, version 13"));
+    ev.u.ws_open.accept_ok = false;
+    sink_text_event(ob, &so, &ev);
+    const char *t = taken();
+    ck_assert_ptr_null(strstr(t, "WebSocket open"));
+    ck_assert_ptr_null(strstr(t, "\033[32m"));
+    ck_assert_ptr_nonnull(strstr(t, " c1 \033[1;31mWebSocket NOT open (101, but ACCEPT DOES NOT "
+                                    "MATCH THE KEY), version 13"));
+}
+END_TEST
+
 START_TEST(fixed_numbers)
 {
     sink_put_fixed(ob, 0, 6);
@@ -914,6 +935,7 @@ static Suite *sink_suite(void)
     tcase_add_test(tt, fixed_numbers);
     tcase_add_test(tt, text_time_modes);
     tcase_add_test(tt, text_color);
+    tcase_add_test(tt, text_ws_open_accept);
     suite_add_tcase(s, tt);
 
     TCase *to = tcase_create("outbuf");
