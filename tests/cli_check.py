@@ -31,6 +31,11 @@ Environment: WSTAP_BIN (default ./wstap).
    (NAME with a dot) is an event, and the ".B"/".BR" lines of its item whose first word is a
    plain identifier are its fields (nested keys, options and other events' names do not
    count). Documented fields that no capture emits are listed, not failed.
+6. The summary row and conn.summary agree: for every capture in pcaps/ and the corpus, each
+   row of `wstap -q` ends in "-- ok" exactly when that connection's conn.summary (from
+   `wstap -q --json`) has ok true, its "-- BAD: ..." reasons are conn.summary's bad joined
+   with ", ", and its "ws failed [STATUS] (REASON)" / "ws open" / "ws midstream" part says
+   conn.summary's ws, ws_status and ws_fail.
 Prints "ok ..." / "FAIL ..." and ends with "cli: N passed, N failed".
 """
 import glob
@@ -264,6 +269,48 @@ def check_json_documented(corpus):
                   if ev in emitted and unseen else ''))
 
 
+ROW_RE = re.compile(r'^  c(\d+) +\S+ > \S+  .*? -- (ok|BAD: .*)$')
+
+
+def row_ws(line):
+    m = re.search(r', ws (failed(?: (\d+))? \(([a-z_]+)\)|open\b|midstream\b)', line)
+    if not m:
+        return ('none', None, None)
+    if m.group(1).startswith('failed'):
+        return ('failed', int(m.group(2)) if m.group(2) else None, m.group(3))
+    return (m.group(1), None, None)
+
+
+def check_summary_agrees(corpus):
+    bad, rows = [], 0
+    for c in captures(corpus):
+        text = run(['-q', '-r', c]).stdout.decode('utf-8', 'replace')
+        sums = {}
+        for line in run(['-q', '--json', '-r', c]).stdout.decode('utf-8', 'replace').splitlines():
+            obj = json.loads(line)
+            if obj.get('ev') == 'conn.summary':
+                sums[obj['conn']] = obj
+        seen = set()
+        for line in text.splitlines():
+            m = ROW_RE.match(line)
+            if not m:
+                continue
+            rows += 1
+            conn = int(m.group(1))
+            seen.add(conn)
+            s = sums.get(conn)
+            want = 'ok' if s and s['ok'] else 'BAD: ' + ', '.join(s['bad']) if s else None
+            if m.group(2) != want or row_ws(line) != (s['ws'], s['ws_status'], s['ws_fail']):
+                bad.append('%s c%d: row "%s" %s, conn.summary "%s" %s' % (
+                    os.path.basename(c), conn, m.group(2)[:60], row_ws(line), (want or '')[:60],
+                    s and (s['ws'], s['ws_status'], s['ws_fail'])))
+        if seen != set(sums):
+            bad.append('%s: rows for %d connections, conn.summary for %d'
+                       % (os.path.basename(c), len(seen), len(sums)))
+    result(not bad and rows > 100, 'summary rows and conn.summary agree (%d rows, ok/BAD reasons '
+           'and WebSocket verdict)%s' % (rows, (': ' + '; '.join(bad[:4])) if bad else ''))
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, '..', 'shared', 'corpus')
     check_docs()
@@ -271,6 +318,7 @@ def main():
     check_term(corpus)
     check_threaded_same(corpus)
     check_json_documented(corpus)
+    check_summary_agrees(corpus)
     print('cli: %d passed, %d failed' % (P, F))
     return 1 if F else 0
 

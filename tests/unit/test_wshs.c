@@ -71,6 +71,8 @@ START_TEST(test_key_valid)
     ck_assert(!wshs_key_valid(S("dGhlIHNhbXBsZSBub25jZQ")));   /* no padding */
     ck_assert(!wshs_key_valid(S("dGhlIHNhbXBsZSBub25jZ==="))); /* 15 bytes */
     ck_assert(!wshs_key_valid(S("dGhlIHNhbXBsZSBub25jZQ=A")));
+    ck_assert(!wshs_key_valid(S("not-base64")));               /* upg-bad-key's key */
+    ck_assert(!wshs_key_valid(S("dGhlIHNhbXBsZSBub25j!Q=="))); /* not a base64 letter */
     ck_assert(!wshs_key_valid(S("dGhlIHNhbXBsZSBub25j*Q==")));
     ck_assert(!wshs_key_valid(S("dGhlIHNhbXBsZSBub25jZQ== ")));
     ck_assert(!wshs_key_valid(S("AAAAAAAAAAAAAAAAAAAAAAAAAAA=")));                /* 20 bytes */
