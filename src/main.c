@@ -91,8 +91,8 @@ struct main_app {
     bool json;
     bool quiet;
     uint64_t only_conn;
-    bool only_conn_seen;   /* -C: an event of that connection was seen */
-    uint64_t tcp_conns;    /* from capture.end, for the -C error */
+    bool only_conn_seen; /* -C: an event of that connection was seen */
+    uint64_t tcp_conns;  /* from capture.end, for the -C error */
     struct sink_opts sink;
     struct sink_state st;
     struct report *report;
@@ -842,8 +842,9 @@ int main(int argc, char **argv)
         rc = MAIN_EXIT_ERROR;
     /* -C naming no connection of the input is an error, not an empty success. */
     if (st != CAPTURE_FAILED && app.only_conn && !app.only_conn_seen) {
-        fprintf(stderr, "wstap: -C c%" PRIu64 ": no such connection (the input has %" PRIu64
-                        " TCP connection%s)\n",
+        fprintf(stderr,
+                "wstap: -C c%" PRIu64 ": no such connection (the input has %" PRIu64
+                " TCP connection%s)\n",
                 app.only_conn, app.tcp_conns, app.tcp_conns == 1 ? "" : "s");
         rc = MAIN_EXIT_ERROR;
     }

@@ -492,8 +492,8 @@ static void put_close_code(struct outbuf *ob, int code)
         outbuf_printf(ob, "%d", code);
 }
 
-#define VERDICT_MAX 16    /* reasons kept per connection */
-#define VERDICT_LEN 112   /* bytes per reason */
+#define VERDICT_MAX 16  /* reasons kept per connection */
+#define VERDICT_LEN 112 /* bytes per reason */
 
 /* Why a connection counts as having ended badly: the one judgement behind both the
  * timeline's "-- ok" / "-- BAD: ..." and conn.summary's ok/bad. */
@@ -531,8 +531,8 @@ static void row_verdict(const struct row *w, struct verdict *v)
         verdict_add(v, "%" PRIu64 " inconsistent retransmission%s", w->overlap,
                     w->overlap == 1 ? "" : "s");
     if (w->ws_err)
-        verdict_add(v, "%" PRIu32 " WebSocket error%s (%s)", w->ws_err,
-                    w->ws_err == 1 ? "" : "s", w->first_err ? w->first_err : "?");
+        verdict_add(v, "%" PRIu32 " WebSocket error%s (%s)", w->ws_err, w->ws_err == 1 ? "" : "s",
+                    w->first_err ? w->first_err : "?");
     if (w->http_err)
         verdict_add(v, "%" PRIu32 " HTTP error%s", w->http_err, w->http_err == 1 ? "" : "s");
     if (w->worst_status >= 500)
@@ -570,8 +570,7 @@ static void put_ws_counts(struct outbuf *ob, const struct row *w)
                   " pong %" PRIu64,
                   w->text[0], w->text[1], w->binary[0], w->binary[1], w->ping, w->pong);
     if (w->comp_wire && w->comp_len) {
-        outbuf_printf(ob, ", deflate %" PRIu64 " -> %" PRIu64 " B (x", w->comp_wire,
-                      w->comp_len);
+        outbuf_printf(ob, ", deflate %" PRIu64 " -> %" PRIu64 " B (x", w->comp_wire, w->comp_len);
         sink_put_fixed(ob, deflate_ratio(w), 2);
         outbuf_putc(ob, ')');
     }
