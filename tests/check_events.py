@@ -397,12 +397,12 @@ class Checker:
             codes = [o.get('code') for e, o in evs
                      if e == 'ws.control' and o.get('opcode') == 'close' and o.get('dir') == d]
             want('close_' + d, (1005 if codes[0] is None else codes[0]) if codes else None)
-        fails = [o for e, o in evs if e == 'ws.fail']
-        if fails:
+        last = [(e, o) for e, o in evs if e in ('ws.open', 'ws.fail')][-1:]
+        if last and last[0][0] == 'ws.fail':  # the last upgrade on the connection failed
             want('ws', 'failed')
-            want('ws_fail', fails[-1].get('reason'))
-            want('ws_status', fails[-1].get('status'))
-        elif any(e == 'ws.open' for e, o in evs):
+            want('ws_fail', last[0][1].get('reason'))
+            want('ws_status', last[0][1].get('status'))
+        elif last:
             want('ws', 'open')
         for e, o in evs:
             if e == 'tcp.close':
@@ -413,7 +413,7 @@ class Checker:
         if ok is not (s.get('bad') == []):
             self.bad(n, 'conn.summary conn %s: "ok" %s with "bad" %s'
                      % (s.get('conn'), json.dumps(ok), json.dumps(s.get('bad'))[:80]))
-        if fails and ok:
+        if last and last[0][0] == 'ws.fail' and ok:
             self.bad(n, 'conn.summary conn %s: ok although the upgrade failed' % s.get('conn'))
 
 
