@@ -11,7 +11,7 @@
 #define ETHERTYPE_VLAN 0x8100
 #define ETHERTYPE_QINQ 0x88a8
 #define ETHERTYPE_QINQ_OLD 0x9100
-#define MAX_VLAN_TAGS 4
+#define MAX_VLAN_TAGS WST_MAX_VLAN
 #define MAX_V6_EXT_HEADERS 16
 
 #define IPPROTO_TCP_ 6
@@ -442,7 +442,7 @@ static enum dec_result dec_link(struct dctx *c, enum wst_link link, struct rd *r
                 return dec_fail(c, DEC_MALFORMED, "link", "too many VLAN tags");
             if (rd_left(r) < 4)
                 return dec_short(c, "link", "VLAN tag cut short");
-            rd_skip(r, 2);
+            c->out->vlan[c->out->nvlan++] = rd_be16(r) & 0x0fff; /* TCI: PCP, DEI, VID */
             et = rd_be16(r);
         }
         return dec_l3(c, r, l3_from_ethertype(et));

@@ -22,6 +22,10 @@ Environment: WSTAP_BIN (default ./wstap).
 4. The formatting thread changes nothing: for every capture in pcaps/ and the corpus, the
    timeline (-v -x --payload-max 0) and --json of `-r FILE` (formatted on the evq thread)
    are byte for byte those of `-r - < FILE` (formatted inline).
+5. Interrupted reads (man page EXIT STATUS): `wstap -r FIFO` fed the first packets of a
+   capture and stopped by SIGINT (JSON) or SIGTERM (timeline) while it waits for more exits 0
+   with nothing on stderr; its last line is capture.end with "interrupted": true and the
+   packets it was given, or the timeline's "interrupted after N packets" and the summary.
 Prints "ok ..." / "FAIL ..." and ends with "cli: N passed, N failed".
 """
 import glob
@@ -186,12 +190,78 @@ def check_threaded_same(corpus):
                % (mode, len(caps), lines, (': differ: ' + ', '.join(bad[:5])) if bad else ''))
 
 
+def pcap_records(path):
+    """The global header and the records of a classic pcap file (little-endian)."""
+    data = open(path, 'rb').read()
+    recs, off = [], 24
+    while off + 16 <= len(data):
+        caplen = int.from_bytes(data[off + 8:off + 12], 'little')
+        recs.append(data[off:off + 16 + caplen])
+        off += 16 + caplen
+    return data[:24], recs
+
+
+def check_interrupt():
+    import fcntl
+    import signal
+    import struct
+    import tempfile
+    import termios
+    import time
+    hdr, recs = pcap_records(os.path.join(REPO, 'pcaps', 'tcp-halfclose.pcap'))
+    k = 10
+    for sig, opts in ((signal.SIGINT, ['--json']), (signal.SIGTERM, [])):
+        tmp = tempfile.mkdtemp(prefix='wstap-cli-')
+        fifo = os.path.join(tmp, 'in.pcap')
+        os.mkfifo(fifo)
+        p = subprocess.Popen([WSTAP, '-r', fifo] + opts, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=ENV)
+        w = open(fifo, 'wb')
+        w.write(hdr + b''.join(recs[:k]))
+        w.flush()
+        # wait until wstap has taken every byte out of the pipe, then let it analyze them
+        for _ in range(200):
+            left = struct.unpack('i', fcntl.ioctl(w.fileno(), termios.FIONREAD, b'\0' * 4))[0]
+            if left == 0:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        p.send_signal(sig)
+        try:
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        w.close()
+        os.unlink(fifo)
+        os.rmdir(tmp)
+        text = out.decode(errors='replace')
+        lines = text.splitlines()
+        name = signal.Signals(sig).name
+        if opts:
+            last = json.loads(lines[-1]) if lines else {}
+            ok = (last.get('ev') == 'capture.end' and last.get('interrupted') is True and
+                  last.get('packets') == k)
+            what = 'last line %s' % (lines[-1][:160] if lines else '(none)')
+        else:
+            ends = [l for l in lines if re.match(r'^[0-9.]+ #%d +interrupted after %d packets$'
+                                                 % (k, k), l)]
+            ok = len(ends) == 1 and 'end of capture' not in text and \
+                re.search(r'^  packets +%d \(' % k, text, re.M) is not None
+            what = 'timeline %s' % (ends[0] if ends else 'without "interrupted after %d packets"' % k)
+        ok = ok and p.returncode == 0 and err == b''
+        result(ok, '%s after %d packets of a FIFO: exit %d (want 0), %s%s' % (
+            name, k, p.returncode, what,
+            ('; stderr: ' + ' '.join(err.decode(errors='replace').split())[:200]) if err else ''))
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, '..', 'shared', 'corpus')
     check_docs()
     check_ci()
     check_term(corpus)
     check_threaded_same(corpus)
+    check_interrupt()
     print('cli: %d passed, %d failed' % (P, F))
     return 1 if F else 0
 

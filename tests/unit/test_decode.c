@@ -124,12 +124,32 @@ START_TEST(test_vlan_tags)
     size_t n = pb_eth(b, &s);
     /* insert 802.1ad + 802.1Q tags after the MAC addresses */
     memcpy(t, b, 12);
-    const uint8_t tags[] = {0x88, 0xa8, 0x00, 0xc8, 0x81, 0x00, 0x00, 0x64};
+    /* outer VID 200 with priority 5 and DEI set (TCI 0xb0c8), inner VID 100 */
+    const uint8_t tags[] = {0x88, 0xa8, 0xb0, 0xc8, 0x81, 0x00, 0x00, 0x64};
     memcpy(t + 12, tags, sizeof tags);
     memcpy(t + 12 + sizeof tags, b + 12, n - 12);
     struct pkt p;
     ck_assert_int_eq(dec(WST_LINK_ETHERNET, t, n + 8, n + 8, &p), DEC_TCP);
     ck_assert_uint_eq(p.dport, 80);
+    ck_assert_uint_eq(p.nvlan, 2);
+    ck_assert_uint_eq(p.vlan[0], 200); /* the priority and DEI bits are not part of the id */
+    ck_assert_uint_eq(p.vlan[1], 100);
+    ck_assert_int_eq(dec(WST_LINK_ETHERNET, b, n, n, &p), DEC_TCP);
+    ck_assert_uint_eq(p.nvlan, 0);
+    /* four tags are kept, outermost first */
+    uint8_t q[300];
+    memcpy(q, b, 12);
+    for (int i = 0; i < 4; i++) {
+        q[12 + 4 * i] = 0x81;
+        q[13 + 4 * i] = 0x00;
+        q[14 + 4 * i] = 0x0f;
+        q[15 + 4 * i] = (uint8_t)(0xf0 + i);
+    }
+    memcpy(q + 28, b + 12, n - 12);
+    ck_assert_int_eq(dec(WST_LINK_ETHERNET, q, n + 16, n + 16, &p), DEC_TCP);
+    ck_assert_uint_eq(p.nvlan, 4);
+    ck_assert_uint_eq(p.vlan[0], 4080);
+    ck_assert_uint_eq(p.vlan[3], 4083);
     /* five tags is too many */
     uint8_t m[300];
     memcpy(m, b, 12);
