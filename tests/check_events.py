@@ -6,7 +6,8 @@ Usage: check_events.py [--offline] [--label L] [--max N] FILE...   ('-' reads st
 Every line must be one strict JSON object (UTF-8, no NaN/Infinity, no duplicate keys) carrying the
 common fields and the documented fields of its event; exactly one capture.end, on the last line.
 Prints one line per problem (at most --max per file) and exits 1 if there was any.
-Only what EVENTS.md promises is checked: extra fields and extra event names are allowed.
+Only what EVENTS.md promises (and tcp.fin, vlan, ip_datagrams, interrupted, which wstap(1)
+documents) is checked: extra fields and extra event names are allowed.
 """
 import base64
 import binascii
