@@ -176,6 +176,16 @@ static enum dec_result dec_reassembled(struct dctx *c, uint8_t proto, const uint
 static enum dec_result dec_v6_chain(struct dctx *c, struct rd *r, uint8_t nh, uint32_t plen,
                                     bool after_frag);
 
+_Static_assert(IPFRAG_MAX_VLAN == WST_MAX_VLAN, "a fragment keeps every VLAN id of its frame");
+
+/* Fragments of one datagram come on one VLAN: the ids are part of the reassembly key. */
+static void frag_key_vlan(struct ipfrag_key *k, const struct pkt *p)
+{
+    k->nvlan = p->nvlan;
+    for (uint8_t i = 0; i < p->nvlan && i < IPFRAG_MAX_VLAN; i++)
+        k->vlan[i] = p->vlan[i];
+}
+
 static enum dec_result dec_ipv4(struct dctx *c, struct rd *r)
 {
     struct pkt *p = c->out;
@@ -231,6 +241,7 @@ static enum dec_result dec_ipv4(struct dctx *c, struct rd *r)
         memcpy(k.src, p->src, 4);
         memcpy(k.dst, p->dst, 4);
         k.id = id;
+        frag_key_vlan(&k, p);
         const uint8_t *out;
         uint32_t outlen;
         enum ipfrag_res fr =
@@ -325,6 +336,7 @@ static enum dec_result dec_v6_chain(struct dctx *c, struct rd *r, uint8_t nh, ui
             memcpy(k.src, p->src, 16);
             memcpy(k.dst, p->dst, 16);
             k.id = id;
+            frag_key_vlan(&k, p);
             const uint8_t *out;
             uint32_t outlen;
             enum ipfrag_res fr =

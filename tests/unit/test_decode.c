@@ -391,6 +391,55 @@ START_TEST(test_ipv4_fragments)
 }
 END_TEST
 
+/* An Ethernet frame with one 802.1Q tag around an IPv4 packet (or fragment). */
+static size_t vlan_frame(uint8_t *out, uint16_t vid, const uint8_t *ip, size_t n)
+{
+    memset(out, 0, 12);
+    out[0] = 0x02;
+    out[6] = 0x02;
+    pb_put16(out + 12, 0x8100);
+    pb_put16(out + 14, vid);
+    pb_put16(out + 16, 0x0800);
+    memcpy(out + 18, ip, n);
+    return 18 + n;
+}
+
+/* The same datagram id on two VLANs is two datagrams: fragments never mix across VLANs. */
+START_TEST(test_ipv4_fragments_per_vlan)
+{
+    uint8_t ip[300], frags[16][128], fr[160];
+    size_t lens[16];
+    uint8_t data[100];
+    memset(data, 'v', sizeof data);
+    struct seg s = base_seg(4);
+    s.flags = TCPF_ACK;
+    s.payload = data;
+    s.plen = sizeof data;
+    size_t n = pb_ip(ip, &s);
+    ck_assert_int_eq(v4_fragments(ip, n, 48, frags, lens), 3);
+
+    struct decoder d = {ipfrag_new(4, 1 << 20, 30000000)};
+    struct dec_error e;
+    struct pkt p;
+    static const uint16_t vids[] = {10, 20, 20, 10, 10};
+    static const int which[] = {0, 1, 2, 1, 2};
+    static const enum dec_result want[] = {DEC_FRAG_HELD, DEC_FRAG_HELD, DEC_FRAG_HELD,
+                                           DEC_FRAG_HELD, DEC_TCP};
+    for (int i = 0; i < 5; i++) {
+        size_t fl = vlan_frame(fr, vids[i], frags[which[i]], lens[which[i]]);
+        ck_assert_int_eq(decode_packet(&d, WST_LINK_ETHERNET, i, fr, (uint32_t)fl, (uint32_t)fl,
+                                       &p, &e),
+                         want[i]);
+    }
+    ck_assert(p.reassembled);
+    ck_assert_uint_eq(p.nvlan, 1);
+    ck_assert_uint_eq(p.vlan[0], 10);
+    ck_assert_uint_eq(p.payload_len, 100);
+    ck_assert_mem_eq(p.payload, data, 100);
+    ipfrag_free(d.frag);
+}
+END_TEST
+
 START_TEST(test_ipfrag_caps)
 {
     uint8_t buf[64];
@@ -482,6 +531,7 @@ static Suite *decode_suite(void)
     tcase_add_test(tc, test_every_truncation);
     tcase_add_test(tc, test_ipv6_extension_chain);
     tcase_add_test(tc, test_ipv4_fragments);
+    tcase_add_test(tc, test_ipv4_fragments_per_vlan);
     tcase_add_test(tc, test_ipfrag_caps);
     tcase_add_test(tc, test_ipv6_fragments);
     suite_add_tcase(s, tc);
