@@ -818,6 +818,8 @@ static const char *text_color(const struct wst_event *ev)
     case WST_EV_TCP_ANOMALY:
     case WST_EV_TCP_GAP:
         return "\033[33m";
+    case WST_EV_TCP_FIN:
+        return ev->u.fin.retransmitted ? "\033[33m" : NULL;
     case WST_EV_TCP_OPEN:
     case WST_EV_WS_OPEN:
         return "\033[32m";

@@ -824,6 +824,15 @@ START_TEST(text_color)
     so.color = false;
     sink_text_event(ob, &so, &ev);
     ck_assert_ptr_null(strchr(taken(), '\033'));
+    /* a FIN is plain, a retransmitted FIN is TCP trouble (yellow) */
+    so.color = true;
+    ev = mkev(WST_EV_TCP_FIN, 578, 5, 1, WST_DIR_C2S);
+    ev.u.fin.seq = 46;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_ptr_null(strchr(taken(), '\033'));
+    ev.u.fin.retransmitted = true;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_ptr_nonnull(strstr(taken(), " c1 \033[33m> FIN seq 46 retransmitted\033[0m\n"));
 }
 END_TEST
 
