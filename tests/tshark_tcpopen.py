@@ -20,6 +20,8 @@ else the first unmatched handshake of that pair. One check per connection, faili
   - wscale_c / wscale_s differ: each side's shift clamped to 14 when both SYNs carry the option,
     else both must be null,
   - sack differs from (both SYNs carried SACK_PERM),
+  - vlan differs from the VLAN ids of the client's SYN (802.1ad outer id, then 802.1Q ids;
+    null when untagged),
 and one failing check for every tshark handshake that wstap does not report as a full tcp.open,
 except (printed as "skip", counted as neither) when the first SYN the client sent in it is one
 that tshark flags as a retransmission (it came after the connection was under way) or when all
@@ -40,7 +42,8 @@ import tempfile
 TSHARK_FIELDS = ['frame.number', 'tcp.stream', 'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst',
                  'ipv6.dst', 'tcp.dstport', 'tcp.flags.ack', 'tcp.options.mss_val',
                  'tcp.options.wscale.shift', 'tcp.options.sack_perm', 'tcp.seq_raw',
-                 'tcp.ack_raw', 'tcp.analysis.retransmission', '_ws.short']
+                 'tcp.ack_raw', 'tcp.analysis.retransmission', '_ws.short', 'ieee8021ad.id',
+                 'vlan.id']
 # TCP headers quoted inside ICMP errors are not packets of the connection.
 TSHARK_FILTER = 'tcp.flags.syn==1 && !icmp && !icmpv6'
 MAX_SHIFT = 14  # RFC 7323 section 2.3
@@ -119,6 +122,8 @@ class Syn:
         self.retrans = bool(vals(f['tcp.analysis.retransmission']))
         # the capture cut the packet short ("Packet size limited during capture")
         self.short = bool(f['_ws.short'])
+        # VLAN ids, outermost first: the 802.1ad (QinQ outer) tag, then the 802.1Q ones
+        self.vlan = [int(v) for v in vals(f['ieee8021ad.id']) + vals(f['vlan.id'])] or None
 
     def opts(self):
         return (self.mss, self.wscale, self.sack_perm)
@@ -253,7 +258,7 @@ def expected_open(a):
     else:
         wc = ws = None
     return {'mss_c': c[0], 'mss_s': s[0], 'wscale_c': wc, 'wscale_s': ws,
-            'sack': bool(c[2] and s[2])}
+            'sack': bool(c[2] and s[2]), 'vlan': a.client_syns[0].vlan}
 
 
 def run_tshark(path, confdir):
