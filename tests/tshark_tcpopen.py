@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""tshark_tcpopen.py - compare wstap's tcp.open events with tshark's view of each TCP handshake.
+"""tshark_tcpopen.py - compare wstap's tcp.open and tcp.fin events with tshark's view of each TCP
+handshake and FIN.
 
 Usage: tshark_tcpopen.py [--jobs N] CAPTURE...
 Environment: WSTAP_BIN (default ./wstap), WSTAP_WRAP (prefix, e.g. valgrind), WSTAP_TIMEOUT
