@@ -10,11 +10,15 @@
 #include "reasm.h"
 #include "wstap/wstap.h"
 
-/* Canonical flow key: endpoint 0 sorts before endpoint 1, so both directions map to it. */
+/* Canonical flow key: endpoint 0 sorts before endpoint 1, so both directions map to it.
+ * The VLAN ids are part of it (as in Suricata): the same 5-tuple on two VLANs is two
+ * connections. */
 struct flow_key {
     uint8_t family;
     uint8_t addr[2][16];
     uint16_t port[2];
+    uint8_t nvlan;
+    uint16_t vlan[WST_MAX_VLAN]; /* outermost first; unused entries are 0 */
 };
 
 /* Sequence analysis of one direction, mirroring Wireshark's tcp_analyze_seq_info so the
@@ -46,6 +50,7 @@ struct tcp_side {
     uint32_t fin_seq;  /* sequence number of the FIN itself */
     bool fin_has_ack;  /* the FIN acknowledged the peer's FIN (merged FIN+ACK) */
     bool fin_after_peer_acked; /* the peer's FIN had been acknowledged before this FIN */
+    bool fin_peer_first;       /* the peer's FIN had been seen before this FIN */
     uint64_t fin_frame;
     int64_t end_ts; /* time of this side's FIN or RST */
     int mss;           /* from the SYN, -1 absent */
@@ -126,6 +131,7 @@ struct wst_analyzer {
     /* totals for capture.end */
     uint64_t bytes;
     uint64_t non_tcp, truncated, malformed, ip_fragments, evicted;
+    uint64_t ip_datagrams; /* reassembled from ip_fragments */
     uint64_t tcp_conns, ws_conns;
     struct wst_budget app_budget; /* --max-app-total */
 };

@@ -33,6 +33,8 @@ struct pkt {
     bool reassembled;     /* came out of IP fragment reassembly */
     const char *warn;     /* decoded despite this problem (static text), or NULL */
     const char *warn_layer;
+    uint8_t nvlan;               /* 802.1Q / 802.1ad tags on the frame */
+    uint16_t vlan[WST_MAX_VLAN]; /* their VLAN ids (12 bits), outermost first */
 };
 
 enum dec_result {

@@ -5,11 +5,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define IPFRAG_MAX_VLAN 4 /* = WST_MAX_VLAN */
+
 struct ipfrag_key {
     uint8_t family; /* 4 or 6 */
     uint8_t proto;  /* IPv4 protocol; IPv6: next header after the fragment header */
     uint8_t src[16], dst[16];
     uint32_t id;
+    uint8_t nvlan;                     /* the frame's VLAN tags, outermost first */
+    uint16_t vlan[IPFRAG_MAX_VLAN];
 };
 
 enum ipfrag_res {

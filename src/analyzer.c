@@ -237,6 +237,8 @@ void wst_packet(struct wst_analyzer *a, const struct wst_pkthdr *h, const uint8_
         decode_packet(&a->dec, a->link, a->now, data, h->caplen, wirelen, &p, &err);
     if (p.reassembled || r == DEC_FRAG_HELD)
         a->ip_fragments++;
+    if (p.reassembled)
+        a->ip_datagrams++; /* this fragment completed a datagram */
     switch (r) {
     case DEC_TCP:
         if (p.warn) {
@@ -284,10 +286,12 @@ void wst_finish(struct wst_analyzer *a, const struct wst_capture_stats *stats)
     e->malformed = a->malformed;
     e->ip_fragments = a->ip_fragments;
     e->evicted = a->evicted;
+    e->ip_datagrams = a->ip_datagrams;
     if (stats && stats->valid) {
         e->have_stats = true;
         e->dropped = stats->dropped;
         e->ifdropped = stats->ifdropped;
     }
+    e->interrupted = stats && stats->interrupted;
     an_emit(a, &ev);
 }

@@ -695,6 +695,7 @@ enum capture_status capture_run(const struct capture_opts *o, const struct captu
         st = capture_run_live(&ctx, stats);
     else
         st = capture_run_offline(&ctx);
+    stats->interrupted = capture_stop_flag != 0;
     capture_signals_restore(old);
     return st;
 }

@@ -11,7 +11,7 @@
 #define ETHERTYPE_VLAN 0x8100
 #define ETHERTYPE_QINQ 0x88a8
 #define ETHERTYPE_QINQ_OLD 0x9100
-#define MAX_VLAN_TAGS 4
+#define MAX_VLAN_TAGS WST_MAX_VLAN
 #define MAX_V6_EXT_HEADERS 16
 
 #define IPPROTO_TCP_ 6
@@ -176,6 +176,16 @@ static enum dec_result dec_reassembled(struct dctx *c, uint8_t proto, const uint
 static enum dec_result dec_v6_chain(struct dctx *c, struct rd *r, uint8_t nh, uint32_t plen,
                                     bool after_frag);
 
+_Static_assert(IPFRAG_MAX_VLAN == WST_MAX_VLAN, "a fragment keeps every VLAN id of its frame");
+
+/* Fragments of one datagram come on one VLAN: the ids are part of the reassembly key. */
+static void frag_key_vlan(struct ipfrag_key *k, const struct pkt *p)
+{
+    k->nvlan = p->nvlan;
+    for (uint8_t i = 0; i < p->nvlan && i < IPFRAG_MAX_VLAN; i++)
+        k->vlan[i] = p->vlan[i];
+}
+
 static enum dec_result dec_ipv4(struct dctx *c, struct rd *r)
 {
     struct pkt *p = c->out;
@@ -231,6 +241,7 @@ static enum dec_result dec_ipv4(struct dctx *c, struct rd *r)
         memcpy(k.src, p->src, 4);
         memcpy(k.dst, p->dst, 4);
         k.id = id;
+        frag_key_vlan(&k, p);
         const uint8_t *out;
         uint32_t outlen;
         enum ipfrag_res fr =
@@ -325,6 +336,7 @@ static enum dec_result dec_v6_chain(struct dctx *c, struct rd *r, uint8_t nh, ui
             memcpy(k.src, p->src, 16);
             memcpy(k.dst, p->dst, 16);
             k.id = id;
+            frag_key_vlan(&k, p);
             const uint8_t *out;
             uint32_t outlen;
             enum ipfrag_res fr =
@@ -442,7 +454,7 @@ static enum dec_result dec_link(struct dctx *c, enum wst_link link, struct rd *r
                 return dec_fail(c, DEC_MALFORMED, "link", "too many VLAN tags");
             if (rd_left(r) < 4)
                 return dec_short(c, "link", "VLAN tag cut short");
-            rd_skip(r, 2);
+            c->out->vlan[c->out->nvlan++] = rd_be16(r) & 0x0fff; /* TCI: PCP, DEI, VID */
             et = rd_be16(r);
         }
         return dec_l3(c, r, l3_from_ethertype(et));

@@ -183,6 +183,7 @@ static bool evq_fix(struct evq_w *w, struct wst_event *e)
     case WST_EV_TCP_OPEN:
     case WST_EV_TCP_ANOMALY:
     case WST_EV_TCP_GAP:
+    case WST_EV_TCP_FIN:
     case WST_EV_WS_FRAME:
     case WST_EV_H2_PREFACE:
         return true;

@@ -58,6 +58,9 @@ void flow_key_make(struct flow_key *k, const struct pkt *p, bool *swapped)
     memcpy(k->addr[1], sw ? p->src : p->dst, 16);
     k->port[0] = sw ? p->dport : p->sport;
     k->port[1] = sw ? p->sport : p->dport;
+    k->nvlan = p->nvlan;
+    for (uint8_t i = 0; i < p->nvlan && i < WST_MAX_VLAN; i++)
+        k->vlan[i] = p->vlan[i];
     *swapped = sw;
 }
 
@@ -87,13 +90,20 @@ static uint64_t key_hash(const struct flow_key *k, uint64_t seed)
         h = mix64(h ^ load64(k->addr[e] + 8));
     }
     h = mix64(h ^ ((uint64_t)k->port[0] << 16 | k->port[1]));
+    if (k->nvlan > 0) {
+        uint64_t v = k->nvlan;
+        for (int i = 0; i < WST_MAX_VLAN; i++)
+            v = v << 12 | k->vlan[i];
+        h = mix64(h ^ v);
+    }
     return h;
 }
 
 static bool key_eq(const struct flow_key *a, const struct flow_key *b)
 {
     return a->family == b->family && a->port[0] == b->port[0] && a->port[1] == b->port[1] &&
-           memcmp(a->addr, b->addr, sizeof a->addr) == 0;
+           memcmp(a->addr, b->addr, sizeof a->addr) == 0 && a->nvlan == b->nvlan &&
+           memcmp(a->vlan, b->vlan, sizeof a->vlan) == 0;
 }
 
 struct conn *flow_lookup(struct flowtab *ft, const struct flow_key *k, uint64_t *hash)

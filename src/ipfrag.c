@@ -70,7 +70,9 @@ static void slot_release(struct ipfrag *f, struct frag_slot *s)
 static bool key_eq(const struct ipfrag_key *a, const struct ipfrag_key *b)
 {
     return a->family == b->family && a->proto == b->proto && a->id == b->id &&
-           memcmp(a->src, b->src, sizeof a->src) == 0 && memcmp(a->dst, b->dst, sizeof a->dst) == 0;
+           memcmp(a->src, b->src, sizeof a->src) == 0 &&
+           memcmp(a->dst, b->dst, sizeof a->dst) == 0 && a->nvlan == b->nvlan &&
+           memcmp(a->vlan, b->vlan, sizeof a->vlan) == 0;
 }
 
 static bool block_seen(const struct frag_slot *s, uint32_t b)

@@ -443,6 +443,7 @@ void report_event(struct report *r, const struct wst_event *ev)
             count(r, F_DROPS, ev->u.end.dropped + ev->u.end.ifdropped, ev);
         break;
     case WST_EV_TCP_SYN:
+    case WST_EV_TCP_FIN:
     case WST_EV__COUNT:
         break;
     }

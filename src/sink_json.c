@@ -249,6 +249,22 @@ static void json_put_open(struct outbuf *ob, const struct wst_event *ev)
     json_key_int_or_null(ob, "wscale_c", e->wscale_c);
     json_key_int_or_null(ob, "wscale_s", e->wscale_s);
     json_key_bool(ob, "sack", e->sack);
+    json_key(ob, "vlan");
+    if (e->nvlan == 0) {
+        outbuf_puts(ob, "null");
+    } else {
+        outbuf_putc(ob, '[');
+        for (unsigned i = 0; i < e->nvlan && i < WST_MAX_VLAN; i++)
+            outbuf_printf(ob, "%s%u", i ? "," : "", (unsigned)e->vlan[i]);
+        outbuf_putc(ob, ']');
+    }
+}
+
+static void json_put_fin(struct outbuf *ob, const struct wst_ev_fin *e)
+{
+    json_key_u64(ob, "seq", e->seq);
+    json_key_bool(ob, "retransmitted", e->retransmitted);
+    json_key_bool(ob, "peer_fin", e->peer_fin);
 }
 
 static void json_put_anomaly(struct outbuf *ob, const struct wst_ev_anomaly *e)
@@ -331,6 +347,8 @@ static void json_put_capture_end(struct outbuf *ob, const struct wst_ev_capture_
     json_key_u64(ob, "malformed", e->malformed);
     json_key_u64(ob, "ip_fragments", e->ip_fragments);
     json_key_u64(ob, "evicted", e->evicted);
+    json_key_u64(ob, "ip_datagrams", e->ip_datagrams);
+    json_key_bool(ob, "interrupted", e->interrupted);
 }
 
 static void json_key_wstr(struct outbuf *ob, const char *key, struct wst_str v)
@@ -595,6 +613,9 @@ void sink_json_event(struct outbuf *ob, const struct sink_opts *so, const struct
         break;
     case WST_EV_CAPTURE_END:
         json_put_capture_end(ob, &ev->u.end);
+        break;
+    case WST_EV_TCP_FIN:
+        json_put_fin(ob, &ev->u.fin);
         break;
     case WST_EV__COUNT:
         break;

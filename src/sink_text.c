@@ -214,6 +214,12 @@ static void text_put_open(struct outbuf *ob, const struct wst_event *ev)
     text_put_endpoint(ob, ev->client);
     outbuf_puts(ob, " server ");
     text_put_endpoint(ob, ev->server);
+    for (unsigned i = 0; i < e->nvlan && i < WST_MAX_VLAN; i++)
+        outbuf_printf(ob, "%s%u", i ? "/" : ", vlan ", (unsigned)e->vlan[i]);
+    if (e->nvlan == 2)
+        outbuf_puts(ob, " (QinQ outer/inner)");
+    else if (e->nvlan > 2)
+        outbuf_puts(ob, " (outermost first)");
     if (e->midstream)
         outbuf_puts(ob, ", midstream (handshake not captured)");
     if (e->irtt_us >= 0) {
@@ -321,6 +327,25 @@ static void text_put_anomaly(struct outbuf *ob, const struct wst_event *ev)
     outbuf_putc(ob, '\n');
 }
 
+/* c1 > FIN seq 46 (half-close: the server may still send)
+ * c1 < FIN seq 12001 (answers the client's FIN)
+ * c1 > FIN seq 46 retransmitted */
+static void text_put_fin(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_fin *e = &ev->u.fin;
+    bool from_c = ev->dir == WST_DIR_C2S;
+
+    outbuf_puts(ob, text_arrow(ev->dir));
+    outbuf_printf(ob, "FIN seq %" PRIu64, e->seq);
+    if (e->retransmitted)
+        outbuf_puts(ob, " retransmitted");
+    else if (e->peer_fin)
+        outbuf_printf(ob, " (answers the %s's FIN)", from_c ? "server" : "client");
+    else
+        outbuf_printf(ob, " (half-close: the %s may still send)", from_c ? "server" : "client");
+    outbuf_putc(ob, '\n');
+}
+
 /* c1 > gap of 1448 B at seq 1449 (never captured) */
 static void text_put_gap(struct outbuf *ob, const struct wst_event *ev)
 {
@@ -421,7 +446,11 @@ static void text_put_capture_end(struct outbuf *ob, const struct sink_opts *so,
 {
     const struct wst_ev_capture_end *e = &ev->u.end;
 
-    outbuf_puts(ob, "end of capture\n");
+    if (e->interrupted)
+        outbuf_printf(ob, "interrupted after %" PRIu64 " %s\n", e->packets,
+                      text_plural(e->packets, "packet", "packets"));
+    else
+        outbuf_puts(ob, "end of capture\n");
     if (so->end_rows)
         so->end_rows(so->end_ctx, ob);
     outbuf_printf(ob, "  %-22s %" PRIu64 " (%" PRIu64 " %s)\n", "packets", e->packets, e->bytes,
@@ -431,7 +460,12 @@ static void text_put_capture_end(struct outbuf *ob, const struct sink_opts *so,
     text_put_count(ob, "non-TCP packets", e->non_tcp);
     text_put_count(ob, "truncated packets", e->truncated);
     text_put_count(ob, "malformed packets", e->malformed);
-    text_put_count(ob, "IP fragments", e->ip_fragments);
+    if (e->ip_fragments > 0)
+        outbuf_printf(ob, "  %-22s %" PRIu64 " (%" PRIu64 " %s reassembled)\n", "IP fragments",
+                      e->ip_fragments, e->ip_datagrams,
+                      text_plural(e->ip_datagrams, "datagram", "datagrams"));
+    else
+        text_put_count(ob, "IP fragments", e->ip_fragments);
     text_put_count(ob, "evicted connections", e->evicted);
     if (e->have_stats) {
         text_put_count(ob, "dropped by kernel", e->dropped);
@@ -785,6 +819,8 @@ static const char *text_color(const struct wst_event *ev)
     case WST_EV_TCP_ANOMALY:
     case WST_EV_TCP_GAP:
         return "\033[33m";
+    case WST_EV_TCP_FIN:
+        return ev->u.fin.retransmitted ? "\033[33m" : NULL;
     case WST_EV_WS_OPEN:
         return ev->u.ws_open.accept_ok ? "\033[32m" : "\033[1;31m";
     case WST_EV_TCP_OPEN:
@@ -888,6 +924,9 @@ static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
         break;
     case WST_EV_CAPTURE_END:
         text_put_capture_end(ob, so, ev);
+        break;
+    case WST_EV_TCP_FIN:
+        text_put_fin(ob, ev);
         break;
     case WST_EV__COUNT:
         outbuf_putc(ob, '\n');

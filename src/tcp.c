@@ -174,6 +174,8 @@ static void emit_open(struct wst_analyzer *a, struct conn *c, int64_t irtt_us)
         ev.u.open.wscale_unknown = !(cs->syn_seen && ss->syn_seen) || cs->opts_cut || ss->opts_cut;
     }
     ev.u.open.sack = cs->sack_perm && ss->sack_perm;
+    ev.u.open.nvlan = c->key.nvlan;
+    memcpy(ev.u.open.vlan, c->key.vlan, sizeof ev.u.open.vlan);
     c->phase = PH_OPEN;
     a->tcp_conns++;
     an_emit(a, &ev);
@@ -330,6 +332,20 @@ static void handle_syn(struct wst_analyzer *a, struct conn *c, const struct pkt 
     an_emit(a, &ev);
 }
 
+/* tcp.fin: side s sent its FIN (again, when retransmitted). Whether it answers the peer's
+ * FIN is decided by the first copy: a retransmission keeps what the original was. */
+static void emit_fin(struct wst_analyzer *a, struct conn *c, int s, bool retransmitted)
+{
+    struct wst_event ev;
+    const struct tcp_side *side = &c->side[s];
+
+    an_event_init(a, &ev, WST_EV_TCP_FIN, c, s == SIDE_C ? WST_DIR_C2S : WST_DIR_S2C);
+    ev.u.fin.seq = tcp_rel_seq(c, s, side->fin_seq);
+    ev.u.fin.retransmitted = retransmitted;
+    ev.u.fin.peer_fin = side->fin_peer_first;
+    an_emit(a, &ev);
+}
+
 /* Feed the segment's bytes, FIN and ACK to the two reassemblers. */
 static void stream_segment(struct wst_analyzer *a, struct conn *c, int s, const struct pkt *p)
 {
@@ -446,13 +462,18 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
     bool acks_peer_fin = (p->flags & TCPF_ACK) && peer->fin_seen &&
                          seq_geq(p->ack, peer->fin_seq + 1);
     if (p->flags & TCPF_FIN) {
+        uint32_t fin_seq = p->seq + p->payload_len;
         if (!side->fin_seen) {
             side->fin_seen = true;
-            side->fin_seq = p->seq + p->payload_len;
+            side->fin_seq = fin_seq;
             side->fin_frame = a->frame;
             side->end_ts = a->now;
             side->fin_has_ack = acks_peer_fin && !peer->fin_acked;
             side->fin_after_peer_acked = peer->fin_acked;
+            side->fin_peer_first = peer->fin_seen;
+            emit_fin(a, c, s, false);
+        } else if (fin_seq == side->fin_seq) {
+            emit_fin(a, c, s, true);
         }
     }
     if (acks_peer_fin)

@@ -6,7 +6,8 @@ Usage: check_events.py [--offline] [--label L] [--max N] FILE...   ('-' reads st
 Every line must be one strict JSON object (UTF-8, no NaN/Infinity, no duplicate keys) carrying the
 common fields and the documented fields of its event; exactly one capture.end, on the last line.
 Prints one line per problem (at most --max per file) and exits 1 if there was any.
-Only what EVENTS.md promises is checked: extra fields and extra event names are allowed.
+Only what EVENTS.md promises (and tcp.fin, vlan, ip_datagrams, interrupted, which wstap(1)
+documents) is checked: extra fields and extra event names are allowed.
 """
 import base64
 import binascii
@@ -38,6 +39,8 @@ KINDS = {
     'any': lambda v: True,
     'b64': lambda v: isinstance(v, str) and _is_b64(v),
     'endpoint': lambda v: isinstance(v, str) and ENDPOINT_RE.match(v) is not None,
+    'vlan': lambda v: isinstance(v, list) and 1 <= len(v) <= 4 and all(
+        _is_int(x) and 0 <= x <= 4095 for x in v),
     'headers': lambda v: isinstance(v, list) and all(
         isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in v),
     'segments': lambda v: isinstance(v, list) and all(
@@ -83,9 +86,11 @@ EVENTS = {
                 'wscale': 'uint?', 'sack_perm': 'bool?', 'tsopt': 'any'},
     'tcp.open': {'client': 'endpoint', 'server': 'endpoint',
                  'handshake': enum('full', 'midstream'), 'irtt_ms': 'num?', 'mss_c': 'uint?',
-                 'mss_s': 'uint?', 'wscale_c': 'shift?', 'wscale_s': 'shift?', 'sack': 'bool'},
+                 'mss_s': 'uint?', 'wscale_c': 'shift?', 'wscale_s': 'shift?', 'sack': 'bool',
+                 'vlan': 'vlan?'},
     'tcp.anomaly': {'dir': DIR, 'kind': ANOMALY_KINDS, 'seq': 'int', 'len': 'uint'},
     'tcp.gap': {'dir': DIR, 'seq': 'int', 'len': 'uint'},
+    'tcp.fin': {'dir': DIR, 'seq': 'uint', 'retransmitted': 'bool', 'peer_fin': 'bool'},
     'tcp.close': {'how': CLOSE_HOW, 'by': (enum('client', 'server'), None),
                   'teardown': (enum('4way', '3way', 'simultaneous', 'half'), None),
                   'bytes_c2s': 'uint', 'bytes_s2c': 'uint', 'pkts_c2s': 'uint',
@@ -106,7 +111,8 @@ EVENTS = {
     'ws.control': {'dir': DIR, 'opcode': enum('close', 'ping', 'pong'), 'len': 'uint'},
     'ws.error': {'dir': DIR, 'kind': 'str', 'detail': 'str'},
     'capture.end': {'packets': 'uint', 'bytes': 'uint', 'tcp_conns': 'uint', 'ws_conns': 'uint',
-                    'dropped': 'uint?', 'ifdropped': 'uint?'},
+                    'dropped': 'uint?', 'ifdropped': 'uint?', 'ip_fragments': 'uint',
+                    'ip_datagrams': 'uint', 'interrupted': 'bool'},
     # EVENTS.md "Added": one per connection at the end, what the summary row says
     'conn.summary': {'client': 'endpoint', 'server': 'endpoint', 'duration': 'num',
                      'bytes_c2s': 'uint', 'bytes_s2c': 'uint', 'pkts_c2s': 'uint',
@@ -129,7 +135,7 @@ EVENTS = {
 CLOSE_FIELDS = {'code': 'uint?', 'reason': 'str?'}       # ws.control opcode close
 PINGPONG_FIELDS = {'data_b64': 'b64'}                     # ws.control opcode ping / pong
 COMMON_ORDER = ('ev', 't', 'frame', 'conn', 'dir')
-REPORT_MAX_ROWS = 16384  # connections with a summary row (and a conn.summary), src/report.h        # EVENTS.md "Fields on every event"
+REPORT_MAX_ROWS = 16384  # connections with a summary row (and a conn.summary), src/report.h
 
 
 def spec_ok(spec, v):
@@ -345,6 +351,35 @@ class Checker:
                 self.bad(0, 'conn %d: %d tcp.open events' % (c, opens[c]))
             if closes.get(c, 0) != 1:
                 self.bad(0, 'conn %d: %d tcp.close events, want 1' % (c, closes.get(c, 0)))
+        # tcp.fin: one first FIN per direction, before the close; a retransmitted one repeats
+        # the first one's seq; peer_fin says whether the other direction's FIN came first.
+        fins, closed = {}, set()
+        for n, ev, obj in events:
+            c = obj.get('conn')
+            if ev == 'tcp.close':
+                closed.add(c)
+            if ev != 'tcp.fin':
+                continue
+            key, other = (c, obj.get('dir')), (c, 's2c' if obj.get('dir') == 'c2s' else 'c2s')
+            if c in closed:
+                self.bad(n, 'tcp.fin: after the tcp.close of conn %s' % c)
+            if obj.get('retransmitted') is True:
+                if key not in fins:
+                    self.bad(n, 'tcp.fin: retransmitted, but no first FIN in that direction')
+                elif fins[key] != obj.get('seq'):
+                    self.bad(n, 'tcp.fin: retransmitted with seq %s, first FIN had %s'
+                             % (obj.get('seq'), fins[key]))
+                continue
+            if key in fins:
+                self.bad(n, 'tcp.fin: a second first FIN in the same direction')
+            elif obj.get('peer_fin') is not (other in fins):
+                self.bad(n, 'tcp.fin: peer_fin %s, but the other direction\'s FIN was%s seen'
+                         % (obj.get('peer_fin'), '' if other in fins else ' not'))
+            fins[key] = obj.get('seq')
+        frags, dgrams = end.get('ip_fragments'), end.get('ip_datagrams')
+        if _is_int(frags) and _is_int(dgrams) and 2 * dgrams > frags:
+            self.bad(0, 'capture.end: %d datagrams cannot come from %d fragments'
+                     % (dgrams, frags))
         self.check_summaries(nlines, events, seen)
         nconn = end.get('tcp_conns')
         if _is_int(nconn) and seen and max(seen) > nconn:

@@ -36,6 +36,10 @@ Environment: WSTAP_BIN (default ./wstap).
    `wstap -q --json`) has ok true, its "-- BAD: ..." reasons are conn.summary's bad joined
    with ", ", and its "ws failed [STATUS] (REASON)" / "ws open" / "ws midstream" part says
    conn.summary's ws, ws_status and ws_fail.
+7. Interrupted reads (man page EXIT STATUS): `wstap -r FIFO` fed the first packets of a
+   capture and stopped by SIGINT (JSON) or SIGTERM (timeline) while it waits for more exits 0
+   with nothing on stderr; its last line is capture.end with "interrupted": true and the
+   packets it was given, or the timeline's "interrupted after N packets" and the summary.
 Prints "ok ..." / "FAIL ..." and ends with "cli: N passed, N failed".
 """
 import glob
@@ -309,6 +313,69 @@ def check_summary_agrees(corpus):
                        % (os.path.basename(c), len(seen), len(sums)))
     result(not bad and rows > 100, 'summary rows and conn.summary agree (%d rows, ok/BAD reasons '
            'and WebSocket verdict)%s' % (rows, (': ' + '; '.join(bad[:4])) if bad else ''))
+def first_packets(path, k, tmp):
+    """The bytes of a pcap file holding the first k packets of path (written by editcap,
+    libpcap's writer in tshark's package: the test never parses the pcap format itself)."""
+    out = os.path.join(tmp, 'first.pcap')
+    subprocess.run(['editcap', '-F', 'pcap', '-r', path, out, '1-%d' % k], check=True,
+                   stdout=subprocess.DEVNULL)
+    data = open(out, 'rb').read()
+    os.unlink(out)
+    return data
+
+
+def check_interrupt():
+    import fcntl
+    import signal
+    import struct
+    import tempfile
+    import termios
+    import time
+    k = 10
+    for sig, opts in ((signal.SIGINT, ['--json']), (signal.SIGTERM, [])):
+        tmp = tempfile.mkdtemp(prefix='wstap-cli-')
+        first = first_packets(os.path.join(REPO, 'pcaps', 'tcp-halfclose.pcap'), k, tmp)
+        fifo = os.path.join(tmp, 'in.pcap')
+        os.mkfifo(fifo)
+        p = subprocess.Popen([WSTAP, '-r', fifo] + opts, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=ENV)
+        w = open(fifo, 'wb')
+        w.write(first)
+        w.flush()
+        # wait until wstap has taken every byte out of the pipe, then let it analyze them
+        for _ in range(200):
+            left = struct.unpack('i', fcntl.ioctl(w.fileno(), termios.FIONREAD, b'\0' * 4))[0]
+            if left == 0:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        p.send_signal(sig)
+        try:
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        w.close()
+        os.unlink(fifo)
+        os.rmdir(tmp)
+        text = out.decode(errors='replace')
+        lines = text.splitlines()
+        name = signal.Signals(sig).name
+        if opts:
+            last = json.loads(lines[-1]) if lines else {}
+            ok = (last.get('ev') == 'capture.end' and last.get('interrupted') is True and
+                  last.get('packets') == k)
+            what = 'last line %s' % (lines[-1][:160] if lines else '(none)')
+        else:
+            ends = [l for l in lines if re.match(r'^[0-9.]+ #%d +interrupted after %d packets$'
+                                                 % (k, k), l)]
+            ok = len(ends) == 1 and 'end of capture' not in text and \
+                re.search(r'^  packets +%d \(' % k, text, re.M) is not None
+            what = 'timeline %s' % (ends[0] if ends else 'without "interrupted after %d packets"' % k)
+        ok = ok and p.returncode == 0 and err == b''
+        result(ok, '%s after %d packets of a FIFO: exit %d (want 0), %s%s' % (
+            name, k, p.returncode, what,
+            ('; stderr: ' + ' '.join(err.decode(errors='replace').split())[:200]) if err else ''))
 
 
 def main():
@@ -319,6 +386,7 @@ def main():
     check_threaded_same(corpus)
     check_json_documented(corpus)
     check_summary_agrees(corpus)
+    check_interrupt()
     print('cli: %d passed, %d failed' % (P, F))
     return 1 if F else 0
 

@@ -7,12 +7,12 @@
 # Checks:
 #   - wstap prints "listening on lo" and runs as nobody: /proc/PID/status shows Uid and Gid
 #     65534 (real, effective, saved, filesystem), no supplementary root group, CapEff 0;
-#   - on SIGINT it ends with status 0 and its last event is capture.end with the kernel's drop
-#     counts (numbers, not null), 0 dropped;
+#   - on SIGINT it ends with status 0 and its last event is capture.end (interrupted: true)
+#     with the kernel's drop counts (numbers, not null), 0 dropped;
 #   - every event of the live run equals the offline analysis (wstap -r F --json) of tcpdump's
 #     file, line for line, except capture.end's dropped/ifdropped (a file has none);
-#   - a second run (timeline, no -Z) stopped by SIGTERM prints the summary with the
-#     "dropped by kernel" line and exits 0.
+#   - a second run (timeline, no -Z) stopped by SIGTERM prints "interrupted after N packets"
+#     and the summary with the "dropped by kernel" line, and exits 0.
 # Skipped, with the reason printed, when not root, when a namespace cannot be made, or when
 # tcpdump or python3-websockets is missing (tools/deps.sh check installs them).
 # Traffic stays inside the namespace; every process runs under timeout; the namespace is
@@ -145,7 +145,7 @@ wait
 [ "$wrc" -eq 0 ] && ok "SIGINT: wstap exited 0" || bad "SIGINT: wstap exited $wrc: $(tail -n 3 "$OUT/live.err")"
 last=$(tail -n 1 "$OUT/live.json")
 case "$last" in
-*'"ev":"capture.end"'*'"dropped":0,"ifdropped":0'*) ok "SIGINT: capture.end with the kernel's drop counts, 0 dropped" ;;
+*'"ev":"capture.end"'*'"dropped":0,"ifdropped":0'*'"interrupted":true}') ok "SIGINT: capture.end with the kernel's drop counts, 0 dropped, interrupted" ;;
 *) bad "SIGINT: last line is not capture.end with dropped 0: $(printf '%s' "$last" | head -c 300)" ;;
 esac
 n=$(grep -c '"ev":"ws.message"' "$OUT/live.json")
@@ -179,6 +179,9 @@ kill -TERM "$wpid"
 wait "$tmo"
 wrc=$?
 [ "$wrc" -eq 0 ] && ok "SIGTERM: wstap exited 0" || bad "SIGTERM: wstap exited $wrc"
+grep -q "^[0-9.]* #[0-9]* *interrupted after [0-9]* packets\{0,1\}$" "$OUT/term.out" &&
+    ok "SIGTERM: the timeline's last event line says 'interrupted after N packets'" ||
+    bad "SIGTERM: no 'interrupted after N packets' line"
 grep -q "dropped by kernel *0" "$OUT/term.out" && ok "SIGTERM: the summary has 'dropped by kernel 0'" ||
     bad "SIGTERM: no 'dropped by kernel' line in the summary"
 grep -q "WebSocket open" "$OUT/term.out" && ok "SIGTERM: the session was decoded" || bad "SIGTERM: no WebSocket open"

@@ -6,7 +6,8 @@ Both must hold the same events in the same order with the same fields and values
   - the packet times ("t", "duration", "irtt_ms") may differ by up to 2 ms: when nobody asked
     the kernel to timestamp a packet at arrival, each packet socket stamps its own copy when it
     reads it, so wstap's and tcpdump's times for one packet can differ by a microsecond or so;
-  - capture.end's "dropped"/"ifdropped" are numbers live and null for a file.
+  - capture.end's "dropped"/"ifdropped" are numbers live and null for a file;
+  - capture.end's "interrupted" is true live (stopped by SIGINT) and false for the file.
 Prints the first differences; exit 0 when equal in that sense, 1 otherwise.
 """
 import json
@@ -28,6 +29,10 @@ def main():
                 if not isinstance(a.get(k), int):
                     bad.append(f"line {i}: live capture.end {k} is {a.get(k)!r}, want a number")
                 a[k] = b.get(k)
+            if a.get("interrupted") is not True or b.get("interrupted") is not False:
+                bad.append(f"line {i}: capture.end interrupted is {a.get('interrupted')!r} live,"
+                           f" {b.get('interrupted')!r} offline; want true, false")
+            a["interrupted"] = b.get("interrupted")
         if set(a) != set(b):
             bad.append(f"line {i}: fields {sorted(set(a) ^ set(b))} in one only")
             continue

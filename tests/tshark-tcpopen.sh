@@ -1,5 +1,6 @@
 #!/bin/sh
-# tshark-tcpopen.sh - oracle: wstap's tcp.open events against tshark's view of every handshake.
+# tshark-tcpopen.sh - oracle: wstap's tcp.open and tcp.fin events against tshark's view of every
+# handshake and FIN.
 # Usage: tests/tshark-tcpopen.sh
 # Runs tests/tshark_tcpopen.py over every capture in pcaps/ and in the corpus
 # (${WSTAP_CORPUS:-<repo>/../shared/corpus}); see that file for the rules. One check per

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""tshark_tcpopen.py - compare wstap's tcp.open events with tshark's view of each TCP handshake.
+"""tshark_tcpopen.py - compare wstap's tcp.open and tcp.fin events with tshark's view of each TCP
+handshake and FIN.
 
 Usage: tshark_tcpopen.py [--jobs N] CAPTURE...
 Environment: WSTAP_BIN (default ./wstap), WSTAP_WRAP (prefix, e.g. valgrind), WSTAP_TIMEOUT
@@ -20,10 +21,19 @@ else the first unmatched handshake of that pair. One check per connection, faili
   - wscale_c / wscale_s differ: each side's shift clamped to 14 when both SYNs carry the option,
     else both must be null,
   - sack differs from (both SYNs carried SACK_PERM),
+  - vlan differs from the VLAN ids of the client's SYN (802.1ad outer id, then 802.1Q ids;
+    null when untagged),
 and one failing check for every tshark handshake that wstap does not report as a full tcp.open,
 except (printed as "skip", counted as neither) when the first SYN the client sent in it is one
 that tshark flags as a retransmission (it came after the connection was under way) or when all
 the SYNs of one side were cut short by the capture's snapshot length.
+FINs, from the same tshark run: every FIN segment (not SYN, not RST) must be a tcp.fin of the
+same frame with the same relative sequence number (tshark's tcp.seq + tcp.len), "retransmitted"
+exactly where tshark flags a retransmission, and every tcp.fin a FIN segment; one check per
+capture with FINs. Explained (printed, counted as neither): a FIN after wstap closed every
+connection of those endpoints (wstap reports FINs while it tracks the connection), and a first
+FIN with relative sequence number 0 that tshark flags as a retransmission because it reuses the
+SYN's sequence number.
 Where a side sent several SYNs whose options differ, the last one the side sent before the other
 side's first SYN counts (the one that was answered).
 Prints one line per mismatch and ends with "oracle: N passed, N failed".
@@ -40,9 +50,11 @@ import tempfile
 TSHARK_FIELDS = ['frame.number', 'tcp.stream', 'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst',
                  'ipv6.dst', 'tcp.dstport', 'tcp.flags.ack', 'tcp.options.mss_val',
                  'tcp.options.wscale.shift', 'tcp.options.sack_perm', 'tcp.seq_raw',
-                 'tcp.ack_raw', 'tcp.analysis.retransmission', '_ws.short']
+                 'tcp.ack_raw', 'tcp.analysis.retransmission', '_ws.short', 'ieee8021ad.id',
+                 'vlan.id', 'tcp.flags.syn', 'tcp.flags.fin', 'tcp.flags.reset', 'tcp.seq',
+                 'tcp.len']
 # TCP headers quoted inside ICMP errors are not packets of the connection.
-TSHARK_FILTER = 'tcp.flags.syn==1 && !icmp && !icmpv6'
+TSHARK_FILTER = '(tcp.flags.syn==1 || tcp.flags.fin==1) && !icmp && !icmpv6'
 MAX_SHIFT = 14  # RFC 7323 section 2.3
 
 
@@ -119,6 +131,13 @@ class Syn:
         self.retrans = bool(vals(f['tcp.analysis.retransmission']))
         # the capture cut the packet short ("Packet size limited during capture")
         self.short = bool(f['_ws.short'])
+        # VLAN ids, outermost first: the 802.1ad (QinQ outer) tag, then the 802.1Q ones
+        self.vlan = [int(v) for v in vals(f['ieee8021ad.id']) + vals(f['vlan.id'])] or None
+        flag = lambda k: bool(vals(f[k])) and vals(f[k])[-1] in ('1', 'True', 'true', 'Set')
+        self.syn, self.fin, self.rst = flag('tcp.flags.syn'), flag('tcp.flags.fin'), \
+            flag('tcp.flags.reset')
+        rel, ln = first_int(f['tcp.seq']), first_int(f['tcp.len'])
+        self.fin_seq = None if rel is None else rel + (ln or 0)  # relative seq of the FIN
 
     def opts(self):
         return (self.mss, self.wscale, self.sack_perm)
@@ -253,7 +272,7 @@ def expected_open(a):
     else:
         wc = ws = None
     return {'mss_c': c[0], 'mss_s': s[0], 'wscale_c': wc, 'wscale_s': ws,
-            'sack': bool(c[2] and s[2])}
+            'sack': bool(c[2] and s[2]), 'vlan': a.client_syns[0].vlan}
 
 
 def run_tshark(path, confdir):
@@ -290,6 +309,7 @@ def run_wstap(path):
         err = p.stderr.decode('utf-8', 'replace').strip().splitlines()
         raise RuntimeError('wstap exit %d%s' % (p.returncode, ': ' + err[-1] if err else ''))
     opens, syn_frames = [], {}
+    fins, closes = {}, {}
     for line in p.stdout.decode('utf-8', 'replace').splitlines():
         try:
             ev = json.loads(line)
@@ -301,8 +321,12 @@ def run_wstap(path):
             syn_frames.setdefault(ev.get('conn'), set()).add(ev.get('frame'))
         elif ev.get('ev') == 'tcp.open':
             opens.append(ev)
+        elif ev.get('ev') == 'tcp.fin':
+            fins[ev.get('frame')] = ev
+        elif ev.get('ev') == 'tcp.close':
+            closes[ev.get('conn')] = ev.get('frame')
     opens.sort(key=lambda e: e.get('conn') if isinstance(e.get('conn'), int) else 0)
-    return opens, syn_frames
+    return opens, syn_frames, fins, closes
 
 
 # ---- comparison -------------------------------------------------------------------------------
@@ -378,16 +402,83 @@ def compare(label, opens, syn_frames, attempts):
     return passed, failed, lines
 
 
+def compare_fins(label, tfins, fins, conn_pairs, starts, closes):
+    """tcp.fin against tshark's FIN segments (not SYN or RST ones): the same frames, the same
+    relative sequence numbers, "retransmitted" exactly where tshark flags a retransmission.
+    Returns (failed, explained, lines)."""
+    failed, explained, lines = 0, 0, []
+    pairs = {}
+    for c, pr in conn_pairs.items():
+        pairs.setdefault(pr, []).append(c)
+    for t in sorted(tfins, key=lambda t: t.frame):
+        w = fins.pop(t.frame, None)
+        where = '%s: FIN frame %d %s -> %s' % (label, t.frame, t.src, t.dst)
+        if w is None:
+            # the connections of these endpoints that had started by this frame
+            conns = [c for c in pairs.get(frozenset((t.src, t.dst)), [])
+                     if starts.get(c, t.frame) <= t.frame]
+            ended = [c for c in conns if isinstance(closes.get(c), int) and closes[c] < t.frame]
+            if ended and len(ended) == len(conns):
+                lines.append('explained %s: after wstap closed conn %d (frame %d): a FIN once the '
+                             'connection ended is not reported' % (where, ended[-1],
+                                                                    closes[ended[-1]]))
+                explained += 1
+            else:
+                lines.append('FAIL %s: no tcp.fin' % where)
+                failed += 1
+            continue
+        if w.get('seq') != t.fin_seq:
+            lines.append('FAIL %s: seq wstap %s, tshark %s' % (where, w.get('seq'), t.fin_seq))
+            failed += 1
+        elif w.get('retransmitted') is not t.retrans:
+            if t.retrans and w.get('seq') == 0:
+                lines.append('explained %s: tshark flags a retransmission by sequence number (the '
+                             'FIN reuses the SYN\'s), wstap reports the side\'s first FIN'
+                             % where)
+                explained += 1
+            else:
+                lines.append('FAIL %s: retransmitted wstap %s, tshark %s'
+                             % (where, w.get('retransmitted'), t.retrans))
+                failed += 1
+    for frame, w in sorted(fins.items()):
+        lines.append('FAIL %s: tcp.fin at frame %s (conn %s) is no FIN segment for tshark'
+                     % (label, frame, w.get('conn')))
+        failed += 1
+    return failed, explained, lines
+
+
 def check_file(path, label, confdir):
     try:
-        syns = run_tshark(path, confdir)
-        opens, syn_frames = run_wstap(path)
+        rows = run_tshark(path, confdir)
+        opens, syn_frames, fins, closes = run_wstap(path)
     except (RuntimeError, OSError) as e:
         return 0, 1, ['FAIL %s: %s' % (label, e)]
-    attempts = group_attempts(syns)
+    attempts = group_attempts([r for r in rows if r.syn])
     p, f, lines = compare(label, opens, syn_frames, attempts)
+    tfins = [r for r in rows if r.fin and not r.syn and not r.rst]
+    # each wstap connection's endpoints: from its tcp.open, else from its SYNs in tshark's rows
+    conn_pairs = {e.get('conn'): frozenset((norm_ep(e.get('client')), norm_ep(e.get('server'))))
+                  for e in opens}
+    starts = {e.get('conn'): e.get('frame') for e in opens}
+    for c, frames in syn_frames.items():
+        starts[c] = min([starts.get(c, min(frames))] + list(frames))
+    by_frame = {r.frame: r for r in rows}
+    for c, frames in syn_frames.items():
+        for fr in frames:
+            if c not in conn_pairs and fr in by_frame:
+                conn_pairs[c] = frozenset((by_frame[fr].src, by_frame[fr].dst))
+    nconn = p
+    ff, fx, flines = compare_fins(label, tfins, fins, conn_pairs, starts, closes)
+    lines += flines
+    if tfins or fins:
+        if ff:
+            f += 1
+        else:
+            p += 1
+            lines.append('ok   %s: %d FIN(s)%s' % (label, len(tfins),
+                                                   ' (%d explained)' % fx if fx else ''))
     if not f:
-        lines.append('ok   %s: %d connection(s)' % (label, p))
+        lines.append('ok   %s: %d connection(s)' % (label, nconn))
     return p, f, lines
 
 

@@ -56,6 +56,7 @@ struct wst_endpoint {
 #define WST_MAX_SACK 4
 #define WST_HISTORY_MAX 31 /* letters kept in a connection's history */
 #define WST_MAX_UNKNOWN_OPTS 8
+#define WST_MAX_VLAN 4 /* 802.1Q / 802.1ad tags kept per packet, outermost first */
 
 /* TCP options of one segment. Absent numeric options are -1. */
 struct wst_tcp_opts {
@@ -93,6 +94,7 @@ enum wst_ev_type {
     WST_EV_WS_ERROR,
     WST_EV_PACKET_ERROR,
     WST_EV_CAPTURE_END,
+    WST_EV_TCP_FIN, /* a side's FIN (first or retransmitted) */
     WST_EV__COUNT
 };
 
@@ -150,6 +152,15 @@ struct wst_ev_open {
     int wscale_c, wscale_s; /* the shift in effect (clamped to 14); -1 when not agreed/unknown */
     bool wscale_unknown;    /* midstream: whether scaling is on cannot be known */
     bool sack;              /* both sides sent SACK-permitted */
+    uint8_t nvlan;          /* VLAN tags of the connection's packets (part of its key) */
+    uint16_t vlan[WST_MAX_VLAN]; /* VLAN ids, outermost first (QinQ: outer, inner) */
+};
+
+struct wst_ev_fin {
+    uint64_t seq;       /* relative sequence number of the FIN (the side's byte count + 1) */
+    bool retransmitted; /* the same FIN again */
+    bool peer_fin;      /* the peer's FIN was seen before: this FIN answers a close; else the
+                           connection is half-closed and the peer may still send */
 };
 
 struct wst_ev_anomaly {
@@ -328,6 +339,8 @@ struct wst_ev_capture_end {
     uint64_t evicted; /* connections evicted from a full table */
     bool have_stats;  /* live capture: dropped/ifdropped are valid */
     uint64_t dropped, ifdropped;
+    uint64_t ip_datagrams; /* IP datagrams reassembled from the ip_fragments */
+    bool interrupted;      /* the read or capture was stopped by a signal (SIGINT, SIGTERM) */
 };
 
 /* One event. Pointers inside are valid only during the callback. */
@@ -357,6 +370,7 @@ struct wst_event {
         struct wst_ev_ws_error ws_error;
         struct wst_ev_packet_error pkterr;
         struct wst_ev_capture_end end;
+        struct wst_ev_fin fin;
     } u;
 };
 
@@ -372,6 +386,7 @@ struct wst_pkthdr {
 struct wst_capture_stats {
     bool valid;
     uint64_t dropped, ifdropped;
+    bool interrupted; /* stopped by a signal before the end of the input (any front end) */
 };
 
 struct wst_analyzer;

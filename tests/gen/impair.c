@@ -20,6 +20,10 @@
  *              this direction (1-based, counted over all connections, the
  *              first transmission only: a retransmission counts as a new
  *              segment)
+ *   dropfin=N[:N...]  always drop the N-th TCP frame carrying FIN of this
+ *              direction (1-based, counted over all connections and every
+ *              FIN frame, retransmissions included): the sender retransmits
+ *              its FIN
  *   syn        allow random impairment of SYN segments too (default: SYNs
  *              are never impaired at random, which keeps runs short)
  *
@@ -73,12 +77,15 @@ struct spec {
 	double lat;
 	uint64_t dropseg[MAXDROPSEG];
 	int ndropseg;
+	uint64_t dropfin[MAXDROPSEG];
+	int ndropfin;
 	int syn;
 };
 
 struct counts {
 	uint64_t frames, bytes, nontcp, tcp, dataseg;
 	uint64_t forwarded, dropped, dropseg, duplicated, delayed, released;
+	uint64_t fins, dropfin;
 	uint64_t send_errors;
 };
 
@@ -200,6 +207,14 @@ static void parse_spec(struct spec *sp, const char *str)
 				if (sp->ndropseg >= MAXDROPSEG)
 					die("too many dropseg indexes");
 				sp->dropseg[sp->ndropseg++] = strtoull(t2, NULL, 10);
+			}
+			free(v);
+		} else if (!strcmp(tok, "dropfin")) {
+			char *s2 = NULL, *t2, *v = strdup(val);
+			for (t2 = strtok_r(v, ":", &s2); t2; t2 = strtok_r(NULL, ":", &s2)) {
+				if (sp->ndropfin >= MAXDROPSEG)
+					die("too many dropfin indexes");
+				sp->dropfin[sp->ndropfin++] = strtoull(t2, NULL, 10);
 			}
 			free(v);
 		} else if (*tok)
@@ -446,6 +461,16 @@ static void handle(struct dir *d, unsigned char *p, size_t len)
 	uint64_t dseg = 0;
 	if (fi.plen > 0)
 		dseg = ++d->c.dataseg;
+	if (fi.flags & 0x01) {
+		uint64_t nfin = ++d->c.fins;
+		for (int i = 0; i < d->sp.ndropfin; i++) {
+			if (d->sp.dropfin[i] != nfin)
+				continue;
+			d->c.dropfin++;
+			log_event(d, n, dseg, "dropfin", -1, p, len);
+			return;
+		}
+	}
 	if (dseg && is_dropseg(&d->sp, dseg)) {
 		d->c.dropseg++;
 		log_event(d, n, dseg, "dropseg", -1, p, len);
@@ -516,7 +541,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: impair -a IF_A -b IF_B [-n NAME_A2B] [-m NAME_B2A] [-A SPEC] [-B SPEC]\n"
 		"              [-s SEED] [-t SECONDS] -l LOG [-j SUMMARY.json] [-r READYFILE]\n"
-		"  SPEC: comma list of drop=P,dup=P,delay=P,dmin=MS,dmax=MS,lat=MS,dropseg=N[:N..],syn\n"
+		"  SPEC: comma list of drop=P,dup=P,delay=P,dmin=MS,dmax=MS,lat=MS,dropseg=N[:N..],dropfin=N[:N..],syn\n"
 		"  -A applies to frames received on IF_A (sent out of IF_B), -B the reverse.\n"
 		"  log columns: t_epoch t_rel dir n dseg action delay_ms ip_id src dst flags\n"
 		"               seq rseq ack len   (n: TCP frame index in dir, dseg: index\n"
@@ -534,17 +559,19 @@ static void print_counts(FILE *f, struct dir *d, int json)
 			", \"tcp\": %" PRIu64 ", \"tcp_data_segments\": %" PRIu64
 			", \"forwarded\": %" PRIu64 ", \"drop\": %" PRIu64 ", \"dropseg\": %" PRIu64
 			", \"dup\": %" PRIu64 ", \"delay\": %" PRIu64 ", \"released\": %" PRIu64
-			", \"send_errors\": %" PRIu64 "}",
+			", \"send_errors\": %" PRIu64 ", \"fins\": %" PRIu64 ", \"dropfin\": %" PRIu64 "}",
 			d->name, c->frames, c->bytes, c->nontcp, c->tcp, c->dataseg, c->forwarded,
-			c->dropped, c->dropseg, c->duplicated, c->delayed, c->released, c->send_errors);
+			c->dropped, c->dropseg, c->duplicated, c->delayed, c->released, c->send_errors,
+			c->fins, c->dropfin);
 	else
 		fprintf(f,
 			"# %s: frames=%" PRIu64 " bytes=%" PRIu64 " non_tcp=%" PRIu64 " tcp=%" PRIu64
 			" tcp_data_segments=%" PRIu64 " forwarded=%" PRIu64 " drop=%" PRIu64
 			" dropseg=%" PRIu64 " dup=%" PRIu64 " delay=%" PRIu64 " released=%" PRIu64
-			" send_errors=%" PRIu64 "\n",
+			" send_errors=%" PRIu64 " fins=%" PRIu64 " dropfin=%" PRIu64 "\n",
 			d->name, c->frames, c->bytes, c->nontcp, c->tcp, c->dataseg, c->forwarded,
-			c->dropped, c->dropseg, c->duplicated, c->delayed, c->released, c->send_errors);
+			c->dropped, c->dropseg, c->duplicated, c->delayed, c->released, c->send_errors,
+			c->fins, c->dropfin);
 }
 
 int main(int argc, char **argv)

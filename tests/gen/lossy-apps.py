@@ -531,7 +531,7 @@ def cmd_check_log(a):
         seen[(e["dir"], e["action"])] += 1
         key = (e["src"], e["dst"], e["ipid"], e["seq"], e["len"])
         if e["dir"] == arriving:
-            want = {"drop": 0, "dropseg": 0, "dup": 2, "delay": 1}[e["action"]]
+            want = {"drop": 0, "dropseg": 0, "dropfin": 0, "dup": 2, "delay": 1}[e["action"]]
         else:
             want = 1
         got = cnt.get(key, 0)
@@ -542,7 +542,8 @@ def cmd_check_log(a):
     tot = log_totals(a.log)
     if not a.no_total:
         for d, c in tot.items():
-            want = c["tcp"] - (c["drop"] + c["dropseg"] - c["dup"] if d == arriving else 0)
+            lost = c["drop"] + c["dropseg"] + c.get("dropfin", 0) - c["dup"]
+            want = c["tcp"] - (lost if d == arriving else 0)
             if per_dir[d] != want:
                 print(f"check-log: {d}: {per_dir[d]} TCP packets in capture, bridge log "
                       f"implies {want}", file=sys.stderr)
@@ -719,7 +720,7 @@ def cmd_meta(a):
             "netns": a.capture_ns,
             "interface": a.capture_if,
             "filter": a.filter,
-            "side": "client (receiver of the s2c data)" if a.capture_ns == "wsl-cli"
+            "side": "client (receiver of the s2c data)" if a.capture_ns.endswith("-cli")
                     else "server (sender of the s2c data)",
         },
         "topology": {

@@ -3,7 +3,7 @@
 # bridge running but impairing nothing (it still logs its frame counts).
 # All captured in the client namespace (cli0).
 #
-# Usage (root):  tests/gen/lossy-tcp.sh keepalive|rst|halfclose|midstream|zerowindow
+# Usage (root):  tests/gen/lossy-tcp.sh keepalive|rst|halfclose|midstream|zerowindow|finloss
 #
 #   keepalive  -> pcaps/tcp-keepalive.pcap   port 18905: client with SO_KEEPALIVE,
 #                 TCP_KEEPIDLE=1, TCP_KEEPINTVL=1 idles 3.5 s -> probes + ACKs
@@ -16,22 +16,28 @@
 #                 and 18909 (WebSocket): capture starts after both handshakes
 #   zerowindow -> pcaps/tcp-zerowindow.pcap  port 18910: receiver with
 #                 SO_RCVBUF 2048 stops reading 2.5 s while the server sends 64 KB
+#   finloss    -> pcaps/tcp-finloss.pcap     port 18911: the halfclose exchange, with
+#                 the bridge dropping the client's first FIN (dropfin=1), so the
+#                 capture shows that FIN and the kernel's retransmission of it
 set -euo pipefail
 . "$(dirname "$0")/lossy-common.sh"
 
-variant=${1:?usage: $0 keepalive|rst|halfclose|midstream|zerowindow}
+variant=${1:?usage: $0 keepalive|rst|halfclose|midstream|zerowindow|finloss}
+mode=$variant
+c2s_spec=""
 case $variant in
 keepalive)  name=tcp-keepalive;  port=18905 ;;
 rst)        name=tcp-rst;        port=18906 ;;
 halfclose)  name=tcp-halfclose;  port=18907 ;;
 midstream)  name=tcp-midstream;  port=18908; wsport=18909 ;;
 zerowindow) name=tcp-zerowindow; port=18910 ;;
+finloss)    name=tcp-finloss;    port=18911; mode=halfclose; c2s_spec="dropfin=1" ;;
 *) echo "unknown variant $variant" >&2; exit 2 ;;
 esac
 
 lossy_init "$name"
 topo_up
-bridge_start 1 "" ""     # no impairment
+bridge_start 1 "$c2s_spec" ""     # no impairment (finloss: the client's first FIN)
 out=$LW/$name.pcap
 extra=()
 
@@ -40,13 +46,13 @@ ex() { tshark -r "$out" -Y "$1" 2>/dev/null | wc -l; }
 
 if [[ $variant != midstream ]]; then
 	size=65536
-	nsbg $NS_S 40 server $PY "$APPS" tcp-server --mode "$variant" --host $IP_S --port $port \
+	nsbg $NS_S 40 server $PY "$APPS" tcp-server --mode "$mode" --host $IP_S --port $port \
 		--ready "$LW/server.ready" --size $size
 	wait_file "$LW/server.ready" 100 || lossy_die "server did not start"
 	wait_listen $NS_S $port
 	filt="tcp port $port"
 	cap_start $NS_C cli0 "$out" "$filt"
-	nsbg $NS_C 40 client $PY "$APPS" tcp-client --mode "$variant" --host $IP_S --port $port --size $size
+	nsbg $NS_C 40 client $PY "$APPS" tcp-client --mode "$mode" --host $IP_S --port $port --size $size
 	nswait client
 	nswait server
 	cap_stop
@@ -73,6 +79,15 @@ halfclose)
 	((after >= 10)) || lossy_die "halfclose: only $after server data segments after the client's FIN"
 	desc="client sends a request line and shutdown(SHUT_WR) (its FIN is frame $fin); the server reads to EOF, then sends 10 chunks of 1200 bytes 0.1 s apart ($after data segments after the client's FIN), then closes; the client reads all 12000 bytes to EOF and closes."
 	extra=(--json 'app={"c2s":"REQUEST half-close test: answer after my FIN\\n","s2c_len":12000,"s2c_chunks":10}')
+	;;
+finloss)
+	dropped=$(grep -c $'\tdropfin\t' "$LW/impair.log" || true)
+	fins=$(ex "tcp.flags.fin==1 && tcp.srcport!=$port")
+	refin=$(ex "tcp.flags.fin==1 && tcp.srcport!=$port && tcp.analysis.retransmission")
+	((dropped == 1 && fins >= 2 && refin >= 1)) ||
+		lossy_die "finloss: bridge dropped $dropped FINs; client FINs in capture $fins, retransmitted $refin"
+	desc="the halfclose exchange (client request line, shutdown(SHUT_WR); server reads to EOF, sends 10 x 1200 B, closes) through the bridge dropping the client's first FIN frame (impair dropfin=1; the capture is on the client side, before the bridge, so it shows the lost FIN and then the kernel's retransmission of it: $fins client FIN frames, $refin flagged retransmission by tshark). The server sees EOF only with the retransmitted FIN, then answers."
+	extra=(--json 'app={"c2s":"REQUEST half-close test: answer after my FIN\n","s2c_len":12000,"s2c_chunks":10,"impair":"c2s dropfin=1"}')
 	;;
 zerowindow)
 	zw=$(ex tcp.analysis.zero_window); wu=$(ex tcp.analysis.window_update)

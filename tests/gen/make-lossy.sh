@@ -27,7 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 all=(lossy-ws-recv lossy-ws-send lossy-ws-deflate-recv lossy-http-recv
-	tcp-keepalive tcp-rst tcp-halfclose tcp-midstream tcp-zerowindow)
+	tcp-keepalive tcp-rst tcp-halfclose tcp-midstream tcp-zerowindow tcp-finloss)
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${all[@]}")
 
@@ -42,6 +42,7 @@ for n in "${want[@]}"; do
 	tcp-halfclose)         cmd=(lossy-tcp.sh halfclose) ;;
 	tcp-midstream)         cmd=(lossy-tcp.sh midstream) ;;
 	tcp-zerowindow)        cmd=(lossy-tcp.sh zerowindow) ;;
+	tcp-finloss)           cmd=(lossy-tcp.sh finloss) ;;
 	*) echo "make-lossy.sh: unknown capture $n" >&2; exit 2 ;;
 	esac
 	echo "== $n: ${cmd[*]}" >&2

@@ -124,12 +124,32 @@ START_TEST(test_vlan_tags)
     size_t n = pb_eth(b, &s);
     /* insert 802.1ad + 802.1Q tags after the MAC addresses */
     memcpy(t, b, 12);
-    const uint8_t tags[] = {0x88, 0xa8, 0x00, 0xc8, 0x81, 0x00, 0x00, 0x64};
+    /* outer VID 200 with priority 5 and DEI set (TCI 0xb0c8), inner VID 100 */
+    const uint8_t tags[] = {0x88, 0xa8, 0xb0, 0xc8, 0x81, 0x00, 0x00, 0x64};
     memcpy(t + 12, tags, sizeof tags);
     memcpy(t + 12 + sizeof tags, b + 12, n - 12);
     struct pkt p;
     ck_assert_int_eq(dec(WST_LINK_ETHERNET, t, n + 8, n + 8, &p), DEC_TCP);
     ck_assert_uint_eq(p.dport, 80);
+    ck_assert_uint_eq(p.nvlan, 2);
+    ck_assert_uint_eq(p.vlan[0], 200); /* the priority and DEI bits are not part of the id */
+    ck_assert_uint_eq(p.vlan[1], 100);
+    ck_assert_int_eq(dec(WST_LINK_ETHERNET, b, n, n, &p), DEC_TCP);
+    ck_assert_uint_eq(p.nvlan, 0);
+    /* four tags are kept, outermost first */
+    uint8_t q[300];
+    memcpy(q, b, 12);
+    for (int i = 0; i < 4; i++) {
+        q[12 + 4 * i] = 0x81;
+        q[13 + 4 * i] = 0x00;
+        q[14 + 4 * i] = 0x0f;
+        q[15 + 4 * i] = (uint8_t)(0xf0 + i);
+    }
+    memcpy(q + 28, b + 12, n - 12);
+    ck_assert_int_eq(dec(WST_LINK_ETHERNET, q, n + 16, n + 16, &p), DEC_TCP);
+    ck_assert_uint_eq(p.nvlan, 4);
+    ck_assert_uint_eq(p.vlan[0], 4080);
+    ck_assert_uint_eq(p.vlan[3], 4083);
     /* five tags is too many */
     uint8_t m[300];
     memcpy(m, b, 12);
@@ -371,6 +391,55 @@ START_TEST(test_ipv4_fragments)
 }
 END_TEST
 
+/* An Ethernet frame with one 802.1Q tag around an IPv4 packet (or fragment). */
+static size_t vlan_frame(uint8_t *out, uint16_t vid, const uint8_t *ip, size_t n)
+{
+    memset(out, 0, 12);
+    out[0] = 0x02;
+    out[6] = 0x02;
+    pb_put16(out + 12, 0x8100);
+    pb_put16(out + 14, vid);
+    pb_put16(out + 16, 0x0800);
+    memcpy(out + 18, ip, n);
+    return 18 + n;
+}
+
+/* The same datagram id on two VLANs is two datagrams: fragments never mix across VLANs. */
+START_TEST(test_ipv4_fragments_per_vlan)
+{
+    uint8_t ip[300], frags[16][128], fr[160];
+    size_t lens[16];
+    uint8_t data[100];
+    memset(data, 'v', sizeof data);
+    struct seg s = base_seg(4);
+    s.flags = TCPF_ACK;
+    s.payload = data;
+    s.plen = sizeof data;
+    size_t n = pb_ip(ip, &s);
+    ck_assert_int_eq(v4_fragments(ip, n, 48, frags, lens), 3);
+
+    struct decoder d = {ipfrag_new(4, 1 << 20, 30000000)};
+    struct dec_error e;
+    struct pkt p;
+    static const uint16_t vids[] = {10, 20, 20, 10, 10};
+    static const int which[] = {0, 1, 2, 1, 2};
+    static const enum dec_result want[] = {DEC_FRAG_HELD, DEC_FRAG_HELD, DEC_FRAG_HELD,
+                                           DEC_FRAG_HELD, DEC_TCP};
+    for (int i = 0; i < 5; i++) {
+        size_t fl = vlan_frame(fr, vids[i], frags[which[i]], lens[which[i]]);
+        ck_assert_int_eq(decode_packet(&d, WST_LINK_ETHERNET, i, fr, (uint32_t)fl, (uint32_t)fl,
+                                       &p, &e),
+                         want[i]);
+    }
+    ck_assert(p.reassembled);
+    ck_assert_uint_eq(p.nvlan, 1);
+    ck_assert_uint_eq(p.vlan[0], 10);
+    ck_assert_uint_eq(p.payload_len, 100);
+    ck_assert_mem_eq(p.payload, data, 100);
+    ipfrag_free(d.frag);
+}
+END_TEST
+
 START_TEST(test_ipfrag_caps)
 {
     uint8_t buf[64];
@@ -462,6 +531,7 @@ static Suite *decode_suite(void)
     tcase_add_test(tc, test_every_truncation);
     tcase_add_test(tc, test_ipv6_extension_chain);
     tcase_add_test(tc, test_ipv4_fragments);
+    tcase_add_test(tc, test_ipv4_fragments_per_vlan);
     tcase_add_test(tc, test_ipfrag_caps);
     tcase_add_test(tc, test_ipv6_fragments);
     suite_add_tcase(s, tc);

@@ -133,6 +133,7 @@ static struct wst_event mkend(void)
     ev.u.end.malformed = 5;
     ev.u.end.ip_fragments = 6;
     ev.u.end.evicted = 7;
+    ev.u.end.ip_datagrams = 2;
     return ev;
 }
 
@@ -175,7 +176,40 @@ START_TEST(json_open_full)
     ck_assert_str_eq(taken(), "{\"ev\":\"tcp.open\",\"t\":0.000050,\"frame\":3,\"conn\":1,"
                               "\"client\":\"127.0.0.1:41234\",\"server\":\"127.0.0.1:8080\","
                               "\"handshake\":\"full\",\"irtt_ms\":0.050,\"mss_c\":65483,"
-                              "\"mss_s\":65483,\"wscale_c\":7,\"wscale_s\":7,\"sack\":true}\n");
+                              "\"mss_s\":65483,\"wscale_c\":7,\"wscale_s\":7,\"sack\":true,"
+                              "\"vlan\":null}\n");
+}
+END_TEST
+
+START_TEST(json_open_vlan)
+{
+    struct wst_event ev = mkopen();
+    ev.u.open.nvlan = 1;
+    ev.u.open.vlan[0] = 100;
+    sink_json_event(ob, &sink_opts_default, &ev);
+    ck_assert_ptr_nonnull(strstr(taken(), ",\"sack\":true,\"vlan\":[100]}\n"));
+    ev.u.open.nvlan = 2;
+    ev.u.open.vlan[0] = 200;
+    ev.u.open.vlan[1] = 4095;
+    sink_json_event(ob, &sink_opts_default, &ev);
+    ck_assert_ptr_nonnull(strstr(taken(), ",\"vlan\":[200,4095]}\n"));
+}
+END_TEST
+
+START_TEST(json_fin)
+{
+    struct wst_event ev = mkev(WST_EV_TCP_FIN, 578, 5, 1, WST_DIR_C2S);
+    ev.u.fin.seq = 46;
+    sink_json_event(ob, &sink_opts_default, &ev);
+    ck_assert_str_eq(taken(), "{\"ev\":\"tcp.fin\",\"t\":0.000578,\"frame\":5,\"conn\":1,"
+                              "\"dir\":\"c2s\",\"seq\":46,\"retransmitted\":false,"
+                              "\"peer_fin\":false}\n");
+    ev.dir = WST_DIR_S2C;
+    ev.u.fin.retransmitted = true;
+    ev.u.fin.peer_fin = true;
+    sink_json_event(ob, &sink_opts_default, &ev);
+    ck_assert_ptr_nonnull(strstr(taken(), "\"dir\":\"s2c\",\"seq\":46,\"retransmitted\":true,"
+                                          "\"peer_fin\":true}\n"));
 }
 END_TEST
 
@@ -197,7 +231,7 @@ START_TEST(json_open_midstream_v6)
                               "\"client\":\"[::1]:50000\",\"server\":\"[::1]:443\","
                               "\"handshake\":\"midstream\",\"irtt_ms\":null,\"mss_c\":null,"
                               "\"mss_s\":null,\"wscale_c\":null,\"wscale_s\":null,"
-                              "\"sack\":false}\n");
+                              "\"sack\":false,\"vlan\":null}\n");
 }
 END_TEST
 
@@ -311,7 +345,10 @@ START_TEST(json_capture_end_offline)
                               "\"packets\":42,\"bytes\":9000,\"tcp_conns\":2,\"ws_conns\":1,"
                               "\"dropped\":null,\"ifdropped\":null,\"non_tcp\":3,"
                               "\"truncated\":4,\"malformed\":5,\"ip_fragments\":6,"
-                              "\"evicted\":7}\n");
+                              "\"evicted\":7,\"ip_datagrams\":2,\"interrupted\":false}\n");
+    ev.u.end.interrupted = true;
+    sink_json_event(ob, &sink_opts_default, &ev);
+    ck_assert_ptr_nonnull(strstr(taken(), ",\"ip_datagrams\":2,\"interrupted\":true}\n"));
 }
 END_TEST
 
@@ -528,6 +565,42 @@ START_TEST(text_open)
 }
 END_TEST
 
+START_TEST(text_open_vlan)
+{
+    struct wst_event ev = mkopen();
+    ev.u.open.nvlan = 1;
+    ev.u.open.vlan[0] = 100;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    ck_assert_ptr_nonnull(strstr(taken(), "server 127.0.0.1:8080, vlan 100, rtt 0.050 ms"));
+    ev.u.open.nvlan = 2;
+    ev.u.open.vlan[0] = 200;
+    ev.u.open.vlan[1] = 100;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    ck_assert_ptr_nonnull(
+        strstr(taken(), "server 127.0.0.1:8080, vlan 200/100 (QinQ outer/inner), rtt"));
+}
+END_TEST
+
+START_TEST(text_fin)
+{
+    struct wst_event ev = mkev(WST_EV_TCP_FIN, 578, 5, 1, WST_DIR_C2S);
+    ev.u.fin.seq = 46;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    ck_assert_str_eq(taken(),
+                     "0.000578 #5  c1 > FIN seq 46 (half-close: the server may still send)\n");
+    ev.dir = WST_DIR_S2C;
+    ev.u.fin.seq = 12001;
+    ev.u.fin.peer_fin = true;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    ck_assert_str_eq(taken(), "0.000578 #5  c1 < FIN seq 12001 (answers the client's FIN)\n");
+    ev.dir = WST_DIR_C2S;
+    ev.u.fin.peer_fin = false;
+    ev.u.fin.retransmitted = true;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    ck_assert_str_eq(taken(), "0.000578 #5  c1 > FIN seq 12001 retransmitted\n");
+}
+END_TEST
+
 START_TEST(text_open_midstream)
 {
     struct wst_event ev = mkopen();
@@ -610,8 +683,19 @@ START_TEST(text_capture_end)
                               "  non-TCP packets        3\n"
                               "  truncated packets      4\n"
                               "  malformed packets      5\n"
-                              "  IP fragments           6\n"
+                              "  IP fragments           6 (2 datagrams reassembled)\n"
                               "  evicted connections    7\n");
+    ev.u.end.ip_fragments = 0;
+    ev.u.end.ip_datagrams = 0;
+    ev.u.end.interrupted = true;
+    ev.u.end.packets = 1;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    const char *t = taken();
+    ck_assert_ptr_nonnull(strstr(t, "2.000000 #42 interrupted after 1 packet\n"));
+    ck_assert_ptr_nonnull(strstr(t, "  IP fragments           0\n"));
+    ck_assert_ptr_null(strstr(t, "end of capture"));
+    ev.u.end.packets = 42;
+    ev.u.end.interrupted = false;
     ev.u.end.have_stats = true;
     ev.u.end.dropped = 8;
     ev.u.end.ifdropped = 9;
@@ -740,6 +824,15 @@ START_TEST(text_color)
     so.color = false;
     sink_text_event(ob, &so, &ev);
     ck_assert_ptr_null(strchr(taken(), '\033'));
+    /* a FIN is plain, a retransmitted FIN is TCP trouble (yellow) */
+    so.color = true;
+    ev = mkev(WST_EV_TCP_FIN, 578, 5, 1, WST_DIR_C2S);
+    ev.u.fin.seq = 46;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_ptr_null(strchr(taken(), '\033'));
+    ev.u.fin.retransmitted = true;
+    sink_text_event(ob, &so, &ev);
+    ck_assert_ptr_nonnull(strstr(taken(), " c1 \033[33m> FIN seq 46 retransmitted\033[0m\n"));
 }
 END_TEST
 
@@ -892,6 +985,8 @@ static Suite *sink_suite(void)
     tcase_add_test(tj, json_syn_full);
     tcase_add_test(tj, json_syn_bare);
     tcase_add_test(tj, json_open_full);
+    tcase_add_test(tj, json_open_vlan);
+    tcase_add_test(tj, json_fin);
     tcase_add_test(tj, json_open_midstream_v6);
     tcase_add_test(tj, json_irtt_rounding);
     tcase_add_test(tj, json_close_fin);
@@ -923,6 +1018,8 @@ static Suite *sink_suite(void)
     tcase_add_test(tt, text_syn);
     tcase_add_test(tt, text_synack_bare);
     tcase_add_test(tt, text_open);
+    tcase_add_test(tt, text_open_vlan);
+    tcase_add_test(tt, text_fin);
     tcase_add_test(tt, text_open_midstream);
     tcase_add_test(tt, text_close);
     tcase_add_test(tt, text_anomaly_and_gap);

@@ -448,6 +448,155 @@ START_TEST(test_flow_table)
 }
 END_TEST
 
+/* tcp.fin: the first FIN half-closes, the peer's answers it, a FIN sent again says so. */
+START_TEST(test_fin_events)
+{
+    struct rig r;
+    rig_init(&r, NULL);
+    handshake(&r, s_opts, sizeof s_opts);
+    tx(&r, true, ISN_C + 1, ISN_S + 1, TCPF_ACK | TCPF_PSH | TCPF_FIN, NULL, 0, "hello", 10);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_FIN), 1);
+    const struct wst_event *f = evlog_find(&r.log, WST_EV_TCP_FIN, 0);
+    ck_assert_int_eq(f->dir, WST_DIR_C2S);
+    ck_assert_uint_eq(f->frame, 4);
+    ck_assert_uint_eq(f->u.fin.seq, 6); /* 5 bytes, then the FIN */
+    ck_assert(!f->u.fin.retransmitted);
+    ck_assert(!f->u.fin.peer_fin);
+    /* the server goes on sending after the half-close, then the client's FIN comes again */
+    tx(&r, false, ISN_S + 1, ISN_C + 6, TCPF_ACK, NULL, 0, "more", 10);
+    tx(&r, true, ISN_C + 1, ISN_S + 5, TCPF_ACK | TCPF_PSH | TCPF_FIN, NULL, 0, "hello", 200000);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_FIN), 2);
+    f = evlog_find(&r.log, WST_EV_TCP_FIN, 1);
+    ck_assert_int_eq(f->dir, WST_DIR_C2S);
+    ck_assert_uint_eq(f->u.fin.seq, 6);
+    ck_assert(f->u.fin.retransmitted);
+    ck_assert(!f->u.fin.peer_fin);
+    /* a FIN-less segment and a plain ACK are no FIN */
+    tx(&r, true, ISN_C + 7, ISN_S + 5, TCPF_ACK, NULL, 0, NULL, 10);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_FIN), 2);
+    /* the server's FIN answers the client's */
+    tx(&r, false, ISN_S + 5, ISN_C + 7, TCPF_ACK | TCPF_FIN, NULL, 0, NULL, 10);
+    f = evlog_find(&r.log, WST_EV_TCP_FIN, 2);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f->dir, WST_DIR_S2C);
+    ck_assert_uint_eq(f->u.fin.seq, 5);
+    ck_assert(!f->u.fin.retransmitted);
+    ck_assert(f->u.fin.peer_fin);
+    /* every FIN comes before the close */
+    tx(&r, true, ISN_C + 7, ISN_S + 6, TCPF_ACK, NULL, 0, NULL, 10);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_CLOSE), 1);
+    ck_assert_int_eq(r.log.ev[r.log.n - 1].type, WST_EV_TCP_CLOSE);
+    rig_free(&r);
+}
+END_TEST
+
+/* Tagged frames: the VLAN ids are part of the flow key and reach tcp.open. */
+static void tx_vlan(struct rig *r, const uint16_t *vids, int nvid, bool from_client, uint32_t seq,
+                    uint32_t ack, uint8_t flags)
+{
+    uint8_t b[256], t[300];
+    struct seg sg = {4, from_client ? C : S, from_client ? S : C, from_client ? CP : SP,
+                     from_client ? SP : CP, seq, ack, flags, 0, NULL, 0, NULL, 0};
+    size_t n = pb_eth(b, &sg);
+    memcpy(t, b, 12);
+    for (int i = 0; i < nvid; i++) {
+        pb_put16(t + 12 + 4 * i, i + 1 < nvid ? 0x88a8 : 0x8100);
+        pb_put16(t + 14 + 4 * i, vids[i]);
+    }
+    memcpy(t + 12 + 4 * nvid, b + 12, n - 12);
+    n += 4 * (size_t)nvid;
+    r->t += 10;
+    struct wst_pkthdr h = {r->t, (uint32_t)n, (uint32_t)n};
+    wst_packet(r->a, &h, t);
+}
+
+START_TEST(test_vlan_flows)
+{
+    struct rig r;
+    rig_init(&r, NULL);
+    const uint16_t v100[] = {100}, qinq[] = {200, 100};
+    /* the same 5-tuple, untagged, on VLAN 100 and in QinQ 200/100: three connections */
+    tx_vlan(&r, v100, 0, true, ISN_C, 0, TCPF_SYN);
+    tx_vlan(&r, v100, 1, true, ISN_C, 0, TCPF_SYN);
+    tx_vlan(&r, qinq, 2, true, ISN_C, 0, TCPF_SYN);
+    tx_vlan(&r, v100, 1, false, ISN_S, ISN_C + 1, TCPF_SYN | TCPF_ACK);
+    tx_vlan(&r, v100, 1, true, ISN_C + 1, ISN_S + 1, TCPF_ACK);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_OPEN), 1);
+    const struct wst_event *o = evlog_find(&r.log, WST_EV_TCP_OPEN, 0);
+    ck_assert_uint_eq(o->conn, 2);
+    ck_assert(!o->u.open.midstream);
+    ck_assert_uint_eq(o->u.open.nvlan, 1);
+    ck_assert_uint_eq(o->u.open.vlan[0], 100);
+    tx_vlan(&r, qinq, 2, false, ISN_S, ISN_C + 1, TCPF_SYN | TCPF_ACK);
+    tx_vlan(&r, qinq, 2, true, ISN_C + 1, ISN_S + 1, TCPF_ACK);
+    wst_finish(r.a, NULL);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_CLOSE), 3);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_OPEN), 2); /* the untagged SYN: no open */
+    o = evlog_find(&r.log, WST_EV_TCP_OPEN, 1);
+    ck_assert_uint_eq(o->conn, 3);
+    ck_assert(!o->u.open.midstream);
+    ck_assert_uint_eq(o->u.open.nvlan, 2);
+    ck_assert_uint_eq(o->u.open.vlan[0], 200);
+    ck_assert_uint_eq(o->u.open.vlan[1], 100);
+    rig_free(&r);
+}
+END_TEST
+
+/* capture.end counts the fragments and the datagrams made of them; the interruption flag
+ * comes from the front end's stats. */
+START_TEST(test_ipfrag_counts_and_interrupted)
+{
+    struct rig r;
+    rig_init(&r, NULL);
+    wst_set_link(r.a, WST_LINK_RAW);
+    uint8_t ip[256], fr[3][128];
+    size_t flen[3];
+    const char *body = "0123456789abcdef0123456789abcdef0123456789";
+    for (int d = 0; d < 2; d++) {
+        struct seg sg = {4,    C, S, CP, SP, ISN_C + 1, ISN_S + 1, TCPF_ACK, 0, NULL, 0,
+                         (const uint8_t *)body, strlen(body)};
+        size_t n = pb_ip(ip, &sg);
+        /* three fragments: 24 + 24 + the rest of the 62-byte TCP segment */
+        for (int k = 0; k < 3; k++) {
+            size_t off = 24 * (size_t)k, len = k < 2 ? 24 : n - 20 - 48;
+            memcpy(fr[k], ip, 20);
+            pb_put16(fr[k] + 2, (uint16_t)(20 + len));
+            pb_put16(fr[k] + 4, (uint16_t)(0x100 + d));
+            pb_put16(fr[k] + 6, (uint16_t)((k < 2 ? 0x2000 : 0) | off / 8));
+            memcpy(fr[k] + 20, ip + 20 + off, len);
+            flen[k] = 20 + len;
+        }
+        for (int k = 2; k >= 0; k--) {
+            r.t += 10;
+            struct wst_pkthdr h = {r.t, (uint32_t)flen[k], (uint32_t)flen[k]};
+            wst_packet(r.a, &h, fr[k]);
+        }
+    }
+    /* one fragment of a third datagram that never completes */
+    r.t += 10;
+    pb_put16(fr[0] + 4, 0x1ff);
+    struct wst_pkthdr h = {r.t, (uint32_t)flen[0], (uint32_t)flen[0]};
+    wst_packet(r.a, &h, fr[0]);
+    struct wst_capture_stats st = {.interrupted = true};
+    wst_finish(r.a, &st);
+    const struct wst_event *e = evlog_find(&r.log, WST_EV_CAPTURE_END, 0);
+    ck_assert_uint_eq(e->u.end.packets, 7);
+    ck_assert_uint_eq(e->u.end.ip_fragments, 7);
+    ck_assert_uint_eq(e->u.end.ip_datagrams, 2);
+    ck_assert(e->u.end.interrupted);
+    ck_assert(!e->u.end.have_stats);
+    ck_assert_uint_eq(evlog_count(&r.log, WST_EV_TCP_OPEN), 1);
+    rig_free(&r);
+
+    rig_init(&r, NULL);
+    wst_finish(r.a, NULL);
+    e = evlog_find(&r.log, WST_EV_CAPTURE_END, 0);
+    ck_assert(!e->u.end.interrupted);
+    ck_assert_uint_eq(e->u.end.ip_datagrams, 0);
+    rig_free(&r);
+}
+END_TEST
+
 START_TEST(test_ipv6_endpoints)
 {
     struct wst_endpoint ep = {6, {0}, 443};
@@ -479,6 +628,9 @@ static Suite *tcp_suite(void)
     tcase_add_test(tc, test_max_flows_eviction);
     tcase_add_test(tc, test_flow_table);
     tcase_add_test(tc, test_ipv6_endpoints);
+    tcase_add_test(tc, test_fin_events);
+    tcase_add_test(tc, test_vlan_flows);
+    tcase_add_test(tc, test_ipfrag_counts_and_interrupted);
     suite_add_tcase(s, tc);
     return s;
 }
