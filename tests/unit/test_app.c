@@ -233,6 +233,7 @@ START_TEST(test_no_response_reset_and_eof)
     open_conn(&t);
     send_str(&t, true, WS_REQ);
     seg(&t, false, TCPF_RST | TCPF_ACK, NULL, 0, 5000);
+    wst_finish(t.a, NULL);
     ck_assert_int_eq(evlog_find(t.log, WST_EV_WS_FAIL, 0)->u.ws_fail.reason,
                      WST_WSFAIL_NO_RESPONSE_RESET);
     tc_free(&t);
