@@ -372,7 +372,7 @@ def chk_short_read_2w(s, res):
     fin = c["events"][0]
     rsts = [e for e in c["events"] if e["flag"] == "RST"]
     return {
-        "failure": "server-closed-without-response",
+        "failure": "server-closed-before-head-complete",
         "summary": "the upgrade request head (%d bytes: a first write of %d bytes, a second of "
                    "%d bytes %.1f s later) gets no HTTP response; the server read the first "
                    "write (%d bytes, no Sec-WebSocket-Key) and closed: FIN at %.6f s (frame "
