@@ -480,6 +480,7 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
         if (p->payload_len > 0)
             tcp_hist(c, s, 'D');
         handle_syn(a, c, p, s);
+        note_window(c, s, p);
         unsigned fl = tcp_analyze(a, c, s, p, &dup_num);
         tcp_emit_anomalies(a, c, s, p, fl, dup_num);
         if (p->payload_len > 0)
