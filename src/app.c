@@ -978,13 +978,13 @@ static bool hs_cut_short(const struct wst_analyzer *a, const struct conn *c,
                  "capture, which holds %llu bytes of it)", (unsigned long long)hs->hdr_bytes);
     else
         snprintf(head, sizeof head, "before the head was complete (%llu bytes by its end "
-                 "at %.3f s)", (unsigned long long)hs->hdr_bytes, rel_s(a, hs->req_ts));
+                 "at %.6f s)", (unsigned long long)hs->hdr_bytes, rel_s(a, hs->req_ts));
 
     bool fin_first = srv->fin_seen && (!srv->rst_seen || srv->fin_ts <= srv->rst_ts);
     if (fin_first && srv->fin_ack_known && (hs->partial || srv->fin_ack_off < hs->hdr_bytes)) {
         *reason = WST_WSFAIL_NO_RESPONSE_CLOSED;
         size_t n = (size_t)snprintf(detail, cap, "The server closed the connection (FIN at "
-                                    "%.3f s, #%llu) after %llu of the request's bytes had "
+                                    "%.6f s, #%llu) after %llu of the request's bytes had "
                                     "arrived, %s", rel_s(a, srv->fin_ts),
                                     (unsigned long long)srv->fin_frame,
                                     (unsigned long long)srv->fin_ack_off, head);
@@ -992,13 +992,13 @@ static bool hs_cut_short(const struct wst_analyzer *a, const struct conn *c,
             uint64_t later = cli->rs.next - srv->peer_next_at_fin;
             if (later > 0)
                 n += (size_t)snprintf(detail + n, cap - n, "; its TCP stack then reset the "
-                                      "connection (RST at %.3f s, #%llu) as the rest arrived "
-                                      "(%llu more bytes)", rel_s(a, srv->rst_ts),
+                                      "connection (RST at %.6f s, #%llu) as more of the "
+                                      "request arrived (%llu bytes after its FIN)", rel_s(a, srv->rst_ts),
                                       (unsigned long long)srv->rst_frame,
                                       (unsigned long long)later);
             else
                 n += (size_t)snprintf(detail + n, cap - n, "; then it reset the connection "
-                                      "(RST at %.3f s, #%llu)", rel_s(a, srv->rst_ts),
+                                      "(RST at %.6f s, #%llu)", rel_s(a, srv->rst_ts),
                                       (unsigned long long)srv->rst_frame);
         }
         if (n < cap)
@@ -1008,7 +1008,7 @@ static bool hs_cut_short(const struct wst_analyzer *a, const struct conn *c,
     if (srv->rst_seen && !fin_first &&
         (hs->partial || srv->peer_next_at_rst < hs->hdr_bytes)) {
         *reason = WST_WSFAIL_NO_RESPONSE_RESET;
-        snprintf(detail, cap, "The server reset the connection (RST at %.3f s, #%llu) when "
+        snprintf(detail, cap, "The server reset the connection (RST at %.6f s, #%llu) when "
                  "%llu of the request's bytes had been captured, %s: the upgrade failed "
                  "without an answer.", rel_s(a, srv->rst_ts),
                  (unsigned long long)srv->rst_frame, (unsigned long long)srv->peer_next_at_rst,

@@ -51,6 +51,12 @@ FAILURES = {
          r"of the request's bytes had arrived, before the head was complete "
          r'\({request_head_bytes} bytes by its end',
          r'\(FIN at .*\(RST at [0-9.]+ s, #{rst_frame}\)']),
+    'server-closed-head-never-complete': (
+        ['no_response_closed'],
+        [r'closed the connection \(FIN at [0-9.]+ s, #{fin_frame}\) after {bytes_before_fin} '
+         r"of the request's bytes had arrived, before the head was complete \(its end is not "
+         r'in the capture, which holds {request_head_bytes_captured} bytes of it\)',
+         r'\(FIN at .*\(RST at [0-9.]+ s, #{rst_frame}\)']),
     'proxy-dropped-upgrade': (
         ['bad_upgrade_headers'], [r'proxy', r'Upgrade']),
 }
@@ -124,6 +130,7 @@ def main():
             ev_of = [e for e in c0.get('events', [])]
             fill = {'bytes_before_fin': d.get('bytes_before_fin'),
                     'request_head_bytes': d.get('request_head_bytes'),
+                    'request_head_bytes_captured': d.get('request_head_bytes_captured'),
                     'fin_frame': next((e['frame'] for e in ev_of if e['flag'] == 'FIN'), None),
                     'rst_frame': next((e['frame'] for e in ev_of if e['flag'] == 'RST'), None)}
             pats = [p.format(**fill) if '{' in p else p for p in pats]

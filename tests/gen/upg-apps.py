@@ -177,18 +177,27 @@ def split_client(a):
              "Sec-WebSocket-Key: %s\r\n"
              "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
              "\r\n" % ("; ".join(jar), key)).encode()
+    # --writes 3: the rest in two writes --pause apart (the Cookie line, then the key):
+    # the server's RST for the second arrives before the third is written
+    writes = [part1, part2]
+    if a.writes == 3:
+        cut = part2.index(b"\r\n") + 2
+        writes = [part1, part2[:cut], part2[cut:]]
     c = socket.create_connection((a.host, a.port), timeout=10)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     t0 = time.time()
-    c.sendall(part1)
-    time.sleep(a.pause)
     res = {"write1_bytes": len(part1), "write2_bytes": len(part2),
-           "head_bytes": len(part1) + len(part2), "pause_s": a.pause, "key": key}
-    try:
-        c.sendall(part2)
-        res["write2"] = "accepted by the kernel"
-    except OSError as e:
-        res["write2"] = repr(e)
+           "head_bytes": len(part1) + len(part2), "pause_s": a.pause, "key": key,
+           "writes": [len(w) for w in writes], "write_results": []}
+    for i, w in enumerate(writes):
+        if i:
+            time.sleep(a.pause)
+        try:
+            c.sendall(w)
+            res["write_results"].append("accepted by the kernel")
+        except OSError as e:
+            res["write_results"].append(repr(e))
+            break
     try:
         got = b""
         while True:
@@ -530,6 +539,7 @@ def main():
     s = sub.add_parser("split-client"); common(s)
     s.add_argument("--cookie-bytes", type=int, default=2500)
     s.add_argument("--pause", type=float, default=0.1)
+    s.add_argument("--writes", type=int, choices=[2, 3], default=2)
     s = sub.add_parser("hang-server"); common(s)
     s.add_argument("--hold-file", required=True)
     s = sub.add_parser("bad-accept-server"); common(s)

@@ -4,7 +4,7 @@
 # network namespaces).  Writes pcaps/upg-NAME.pcap, .meta.json (with the
 # expected diagnosis) and, for WebSocket handshake attempts, .sent.jsonl.
 #
-# NAME: short-read short-read-2w 400 bad-accept nginx-ok nginx-noupgrade nginx-noupgrade11
+# NAME: short-read short-read-2w short-read-3w 400 bad-accept nginx-ok nginx-noupgrade nginx-noupgrade11
 #       keepalive 426 version-400 no-response tls tls12 h2c h2c-ignored
 #
 # Usage (as root):  tests/gen/upg-gen.sh NAME      (all: make-upgrade.sh)
@@ -51,7 +51,7 @@ finish() {
 
 case "$what" in
 
-short-read | short-read-2w)
+short-read | short-read-2w | short-read-3w)
     # client ns (10.254.60.2) --veth, MTU 1500, no offloads-- server ns
     # (10.254.60.1:18300); the capture is taken on the server's veth.
     # short-read: python3-websockets writes the request at once; the server
@@ -59,10 +59,14 @@ short-read | short-read-2w)
     # short-read-2w: a browser-like request in two writes 0.1 s apart; the
     # server reads the first (< 512 bytes, no key) as soon as it arrives and
     # closes: FIN; its kernel answers the second write's segments with RSTs.
-    port=18300; settle=0.2
+    # short-read-3w: the same with the rest in two writes 0.1 s apart (Cookie
+    # line, then the key): the RST answers the second write before the third,
+    # which fails (ECONNRESET): the head's end never reaches the wire.
+    port=18300; settle=0.2; writes=2
     [[ $what == short-read-2w ]] && { port=18313; settle=0; }
+    [[ $what == short-read-3w ]] && { port=18314; settle=0; writes=3; }
     ports=("$port")
-    tag="u$$"; [[ $what == short-read-2w ]] && tag="p12u$$"
+    tag="u$$"; [[ $what != short-read ]] && tag="p12u$$"
     nss="wstapns-$tag-srv"; nsc="wstapns-$tag-cli"
     ifs="s$tag"; ifc="c$tag"
     on_cleanup "ip netns del $nss"
@@ -91,6 +95,7 @@ short-read | short-read-2w)
     else
         bg client ip netns exec "$nsc" timeout 20 "$PY" "$APPS" split-client \
             --host 10.254.60.1 --port "$port" --cookie-bytes 2500 --pause 0.1 \
+            --writes "$writes" \
             --result "$WORK/client.json"
     fi
     bg_wait client

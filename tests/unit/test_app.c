@@ -284,7 +284,7 @@ START_TEST(test_head_cut_by_fin_then_rst)
     ck_assert_ptr_nonnull(strstr(last_detail, want));
     snprintf(want, sizeof want, "then reset the connection (RST at ");
     ck_assert_ptr_nonnull(strstr(last_detail, want));
-    snprintf(want, sizeof want, "(%zu more bytes)", strlen(part2a) + strlen(part2b));
+    snprintf(want, sizeof want, "(%zu bytes after its FIN)", strlen(part2a) + strlen(part2b));
     ck_assert_ptr_nonnull(strstr(last_detail, want));
     /* in order: FIN before RST in the sentence */
     ck_assert(strstr(last_detail, "FIN at") < strstr(last_detail, "RST at"));
