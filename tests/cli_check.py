@@ -111,6 +111,11 @@ def check_ci():
                1 if m['expected_diagnosis']['failure'] else 0,
                r'^wstap: --fail-on upgrade>0: 1 failed WebSocket upgrade\(s\), first in c1 at #11$')
     check_exit('upg-short-read-2w', ['--fail-on', 'anomalies'], 1, r'^wstap: --fail-on ')
+    # three writes: the head never completed on the wire; the upgrade still failed
+    m = meta('upg-short-read-3w')
+    check_exit('upg-short-read-3w', ['--strict'],
+               1 if m['expected_diagnosis']['failure'] else 0,
+               r'^wstap: --fail-on upgrade>0: 1 failed WebSocket upgrade\(s\), first in c1 at #11$')
     check_exit('ws-python-deflate', ['--strict'], 0)
     check_exit('ws-python-deflate', ['--fail-on', 'close!=1000,status>=400,inflate'], 0)
     # ws-frag-ping's client closes with 4001 (its sidecar records it)
