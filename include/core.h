@@ -65,6 +65,20 @@ struct tcp_side {
                                         letter repeats at 1, 10, 100, ... (as in Zeek) */
     struct tcp_anal an;
     struct reasm rs; /* the byte stream this side sends */
+    /* Teardown facts for diagnoses: FIN and first RST (time, frame), and how much of the
+     * peer's stream this side had acknowledged when it sent its FIN. */
+    int64_t fin_ts, rst_ts;
+    uint64_t rst_frame;
+    bool fin_ack_known;
+    uint64_t fin_ack_off; /* peer stream offset acknowledged by the FIN */
+    uint64_t peer_next_at_fin; /* peer stream bytes delivered when the FIN was seen */
+    uint64_t peer_next_at_rst; /* ... and when the first RST was seen */
+    /* The receive window this side last advertised (not on a RST): RFC 9293's acceptability
+     * test for the peer's segments after a reset. */
+    bool adv_set;
+    uint32_t adv_ack; /* absolute acknowledgment number */
+    uint64_t adv_win; /* bytes, scaled when the scale is known */
+    uint64_t after_rst_bytes; /* payload accepted after (or on) a RST */
 };
 
 enum conn_phase {
@@ -98,6 +112,12 @@ struct conn {
     uint8_t nhist;
     char hist[WST_HISTORY_MAX + 1]; /* Zeek-style history: upper case client, lower server */
     struct tcp_side side[2];
+    /* After a RST the connection stays for in-window data until it has been quiet for
+     * RST_LINGER_US (flowtab's reset list, oldest first). */
+    bool reset;
+    int8_t rst_side;
+    int64_t rst_touch_ts;
+    struct conn *rst_prev, *rst_next;
 };
 
 struct flowtab {
@@ -109,6 +129,7 @@ struct flowtab {
     struct conn *lru_head, *lru_tail;
     struct conn *id_head, *id_tail;
     struct conn *free_list; /* recycled connection records */
+    struct conn *rst_head, *rst_tail; /* reset connections, least recently active first */
     struct conn_chunk *chunks;
     uint64_t nchunks;
 };
@@ -145,6 +166,10 @@ struct conn *flow_lookup(struct flowtab *ft, const struct flow_key *k, uint64_t 
 struct conn *flow_insert(struct flowtab *ft, const struct flow_key *k, uint64_t hash);
 void flow_remove(struct flowtab *ft, struct conn *c);
 void flow_touch(struct flowtab *ft, struct conn *c);
+/* A reset connection showed activity: (re)append it to the reset list. */
+void flow_rst_touch(struct flowtab *ft, struct conn *c, int64_t now);
+/* Take it off the reset list (when it ends). */
+void flow_rst_unlink(struct flowtab *ft, struct conn *c);
 
 /* tcp.c */
 void tcp_conn_init(struct wst_analyzer *a, struct conn *c, const struct pkt *p);
@@ -154,6 +179,13 @@ bool tcp_is_reuse(const struct conn *c, const struct pkt *p);
 void tcp_conn_inherit_syn(struct wst_analyzer *a, struct conn *c, const struct conn *old,
                           const struct pkt *p);
 void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p);
+/* After a RST: does side s's segment pass the receiver's window (RFC 9293 3.10.7.4)? */
+bool tcp_after_rst_acceptable(const struct conn *c, int s, const struct pkt *p);
+/* End the reset connections that have been quiet for RST_LINGER_US. */
+void tcp_reset_expire(struct wst_analyzer *a);
+/* How long a reset connection waits for data still in flight (refreshed by each
+ * acceptable segment). */
+#define RST_LINGER_US (1LL * 1000000)
 /* Record history letter L (Zeek's S H A D F R T G W, upper case) for side s. */
 void tcp_hist(struct conn *c, int s, char L);
 /* End of a connection's tracking: emits tcp.open (when pending) and tcp.close if not yet. */

@@ -153,6 +153,7 @@ static void emit_packet_error(struct wst_analyzer *a, enum wst_pkt_err_kind kind
 static void expire_idle(struct wst_analyzer *a)
 {
     struct flowtab *ft = &a->ft;
+    tcp_reset_expire(a);
     while (ft->lru_head) {
         struct conn *c = ft->lru_head;
         int64_t idle = a->now - c->last_ts;

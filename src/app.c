@@ -58,6 +58,8 @@ struct app_hs {
     uint64_t cookie_bytes;
     int64_t req_ts;
     uint64_t req_frame, hdr_bytes, nsegs;
+    bool partial;         /* the head never completed (hdr_bytes: what was captured of it) */
+    bool first_in_stream; /* the head starts the client's stream (offset 0 after the SYN) */
     /* a non-101 answer: ws.fail waits for the body so it can quote its start */
     bool fail_pending;
     enum wst_ws_fail fail_reason;
@@ -202,6 +204,12 @@ static void hs_record(struct app_conn *ap, const struct http_msg *m, struct wst_
     hs->nsegs = d->nseg + d->seg_more;
 }
 
+/* After hs_record: does the head occupy the client's stream from its first byte? */
+static bool head_starts_stream(const struct conn *c, const struct app_dir *d)
+{
+    return d->txn == 1 && c->side[SIDE_C].syn_seen && c->side[SIDE_C].gap_bytes == 0;
+}
+
 /* A request that tries to open a WebSocket (even one a proxy mangled). */
 static bool is_ws_request(const struct http_msg *m)
 {
@@ -211,7 +219,14 @@ static bool is_ws_request(const struct http_msg *m)
 
 static const char *hs_size_hint(const struct app_hs *hs, char *buf, size_t cap)
 {
-    if (hs->hdr_bytes > 512 || hs->nsegs > 1)
+    if (hs->partial)
+        snprintf(buf, cap,
+                 " The capture holds %llu bytes of the request head in %llu segment%s%s; a "
+                 "server that reads only part of a long head (a fixed 512- or 1024-byte "
+                 "buffer, say) never sees Sec-WebSocket-Key and closes like this.",
+                 (unsigned long long)hs->hdr_bytes, (unsigned long long)hs->nsegs,
+                 hs->nsegs == 1 ? "" : "s", hs->cookie_bytes > 256 ? " (mostly Cookie)" : "");
+    else if (hs->hdr_bytes > 512 || hs->nsegs > 1)
         snprintf(buf, cap,
                  " The request head was %llu bytes in %llu segment%s%s: a server that reads "
                  "only part of it (a fixed 512- or 1024-byte buffer, say) never sees "
@@ -445,7 +460,7 @@ static bool pending_pop(struct app_conn *ap, struct app_pending *out, bool consu
 }
 
 static void emit_http(struct wst_analyzer *a, struct conn *c, int side, struct app_dir *d,
-                      const struct http_msg *m)
+                      const struct http_msg *m, unsigned extra_flags)
 {
     struct wst_event ev;
     an_event_init(a, &ev, side == SIDE_C ? WST_EV_HTTP_REQUEST : WST_EV_HTTP_RESPONSE, c,
@@ -463,7 +478,7 @@ static void emit_http(struct wst_analyzer *a, struct conn *c, int side, struct a
     h->segments = d->seg;
     h->nsegments = d->nseg;
     h->segments_more = d->seg_more;
-    h->flags = m->flags & (WST_HTTP_BARE_LF | WST_HTTP_FOLDED);
+    h->flags = (m->flags & (WST_HTTP_BARE_LF | WST_HTTP_FOLDED)) | extra_flags;
     /* an interim (1xx) answer belongs to the transaction its final answer ends */
     if (side == SIDE_S && http_status_interim(m->status))
         h->txn = d->txn + 1;
@@ -502,6 +517,7 @@ static void on_request(struct wst_analyzer *a, struct conn *c, struct app_dir *d
     pending_push(ap, m, ws);
     if (ws) {
         hs_record(ap, m, a, d, frame);
+        ap->hs.first_in_stream = head_starts_stream(c, d);
         d->st = AD_HOLD; /* what follows depends on the answer */
     }
     body_start(a, c, SIDE_C, d, m, NULL);
@@ -652,7 +668,7 @@ static size_t http_input(struct wst_analyzer *a, struct conn *c, int side, const
         /* this segment's share of the head: all of it that is not in the buffer already */
         size_t mine = (size_t)r > before ? (size_t)r - before : 0;
         seg_add(d, frame, mine);
-        emit_http(a, c, side, d, &m);
+        emit_http(a, c, side, d, &m, 0);
         if (side == SIDE_C)
             on_request(a, c, d, &m, frame);
         else
@@ -904,6 +920,107 @@ void app_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t len)
     }
 }
 
+/* A request head that never completed: its complete lines, closed by an empty line, are
+ * reported as an http.request flagged partial (hdr_bytes: every byte captured of it). An
+ * upgrade attempt among them gets the upgrade's outcome like a complete one. */
+static void partial_request(struct wst_analyzer *a, struct conn *c)
+{
+    struct app_conn *ap = c->app;
+    struct app_dir *d = &ap->d[SIDE_C];
+    if (ap->proto != AP_HTTP || d->st != AD_HTTP || d->in_body || d->buf.len == 0 ||
+        ap->hs.active)
+        return;
+    size_t k = d->buf.len;
+    while (k > 0 && d->buf.p[k - 1] != '\n')
+        k--;
+    if (k == 0)
+        return; /* not even the request line */
+    uint8_t *tmp = malloc(k + 2);
+    if (!tmp)
+        return;
+    memcpy(tmp, d->buf.p, k);
+    tmp[k] = '\r';
+    tmp[k + 1] = '\n';
+    struct wst_header hdrs[APP_MAX_HEADERS];
+    struct http_msg m;
+    http_msg_init(&m, hdrs, APP_MAX_HEADERS);
+    ptrdiff_t r = http_parse_head(tmp, k + 2, 0, true, NULL, &m);
+    if (r > 0) {
+        m.hdr_bytes = d->buf.len;
+        uint64_t frame = d->nseg ? d->seg[d->nseg - 1].frame : a->frame;
+        emit_http(a, c, SIDE_C, d, &m, WST_HTTP_PARTIAL);
+        if (is_ws_request(&m)) {
+            hs_record(ap, &m, a, d, frame);
+            ap->hs.partial = true;
+            ap->hs.first_in_stream = head_starts_stream(c, d);
+        }
+    }
+    free(tmp);
+}
+
+static double rel_s(const struct wst_analyzer *a, int64_t ts)
+{
+    return (double)(ts - a->first_ts) / 1e6;
+}
+
+/*
+ * An upgrade request the server ended the connection on before the head was complete:
+ * what happened, in order, with the times and byte counts the capture proves. Returns
+ * false when that is not what the capture shows (the other sentences apply).
+ */
+static bool hs_cut_short(const struct wst_analyzer *a, const struct conn *c,
+                         const struct app_hs *hs, char *detail, size_t cap,
+                         enum wst_ws_fail *reason)
+{
+    const struct tcp_side *srv = &c->side[SIDE_S], *cli = &c->side[SIDE_C];
+    char head[240];
+    if (!hs->first_in_stream)
+        return false;
+    if (hs->partial)
+        snprintf(head, sizeof head, "before the head was complete (its end is not in the "
+                 "capture, which holds %llu bytes of it)", (unsigned long long)hs->hdr_bytes);
+    else
+        snprintf(head, sizeof head, "before the head was complete (%llu bytes by its end "
+                 "at %.6f s)", (unsigned long long)hs->hdr_bytes, rel_s(a, hs->req_ts));
+
+    bool fin_first = srv->fin_seen && (!srv->rst_seen || srv->fin_ts <= srv->rst_ts);
+    if (fin_first && srv->fin_ack_known && (hs->partial || srv->fin_ack_off < hs->hdr_bytes)) {
+        *reason = WST_WSFAIL_NO_RESPONSE_CLOSED;
+        size_t n = (size_t)snprintf(detail, cap, "The server closed the connection (FIN at "
+                                    "%.6f s, #%llu) after %llu of the request's bytes had "
+                                    "arrived, %s", rel_s(a, srv->fin_ts),
+                                    (unsigned long long)srv->fin_frame,
+                                    (unsigned long long)srv->fin_ack_off, head);
+        if (n < cap && srv->rst_seen) {
+            uint64_t later = cli->rs.next - srv->peer_next_at_fin;
+            if (later > 0)
+                n += (size_t)snprintf(detail + n, cap - n, "; its TCP stack then reset the "
+                                      "connection (RST at %.6f s, #%llu) as more of the "
+                                      "request arrived (%llu bytes after its FIN)", rel_s(a, srv->rst_ts),
+                                      (unsigned long long)srv->rst_frame,
+                                      (unsigned long long)later);
+            else
+                n += (size_t)snprintf(detail + n, cap - n, "; then it reset the connection "
+                                      "(RST at %.6f s, #%llu)", rel_s(a, srv->rst_ts),
+                                      (unsigned long long)srv->rst_frame);
+        }
+        if (n < cap)
+            snprintf(detail + n, cap - n, ": the upgrade failed without an answer.");
+        return true;
+    }
+    if (srv->rst_seen && !fin_first &&
+        (hs->partial || srv->peer_next_at_rst < hs->hdr_bytes)) {
+        *reason = WST_WSFAIL_NO_RESPONSE_RESET;
+        snprintf(detail, cap, "The server reset the connection (RST at %.6f s, #%llu) when "
+                 "%llu of the request's bytes had been captured, %s: the upgrade failed "
+                 "without an answer.", rel_s(a, srv->rst_ts),
+                 (unsigned long long)srv->rst_frame, (unsigned long long)srv->peer_next_at_rst,
+                 head);
+        return true;
+    }
+    return false;
+}
+
 void app_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how)
 {
     struct app_conn *ap = c->app;
@@ -916,22 +1033,33 @@ void app_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how)
     }
     if (ap->hs.fail_pending)
         hs_fail_flush(a, c, ds->in_body ? &ds->body : NULL);
+    partial_request(a, c);
     if (ap->hs.active) {
         struct app_hs *hs = &ap->hs;
         const struct tcp_side *srv = &c->side[SIDE_S], *cli = &c->side[SIDE_C];
-        char detail[700], hint[300];
+        char detail[900], hint[400];
         enum wst_ws_fail reason;
         hs_size_hint(hs, hint, sizeof hint);
         double waited_ms = 0;
-        if (how == WST_CLOSE_RST && srv->rst_seen) {
+        size_t dn = 0;
+        if (hs_cut_short(a, c, hs, detail, sizeof detail - 400, &reason)) {
+            dn = strlen(detail);
+            snprintf(detail + dn, sizeof detail - dn, "%s", hint);
+        } else if (hs->partial) {
+            reason = how == WST_CLOSE_RST ? WST_WSFAIL_NO_RESPONSE_RESET
+                     : (srv->fin_seen || cli->fin_seen) ? WST_WSFAIL_NO_RESPONSE_CLOSED
+                                                        : WST_WSFAIL_NO_RESPONSE_EOF;
+            snprintf(detail, sizeof detail, "The request head never completed (its end is "
+                     "not in the capture) and no answer came: the upgrade failed.%s", hint);
+        } else if (how == WST_CLOSE_RST && srv->rst_seen) {
             reason = WST_WSFAIL_NO_RESPONSE_RESET;
-            waited_ms = (double)(srv->end_ts - hs->req_ts) / 1000.0;
+            waited_ms = (double)(srv->rst_ts - hs->req_ts) / 1000.0;
             snprintf(detail, sizeof detail, "The server reset the connection %.3f ms after "
                      "the upgrade request without answering: the upgrade failed.%s",
                      waited_ms, hint);
         } else if (srv->fin_seen) {
             reason = WST_WSFAIL_NO_RESPONSE_CLOSED;
-            waited_ms = (double)(srv->end_ts - hs->req_ts) / 1000.0;
+            waited_ms = (double)(srv->fin_ts - hs->req_ts) / 1000.0;
             snprintf(detail, sizeof detail, "The server closed the connection %.3f ms after "
                      "the upgrade request without answering: the upgrade failed.%s",
                      waited_ms, hint);

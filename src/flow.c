@@ -148,6 +148,36 @@ void flow_touch(struct flowtab *ft, struct conn *c)
     lru_append(ft, c);
 }
 
+void flow_rst_unlink(struct flowtab *ft, struct conn *c)
+{
+    if (!c->rst_prev && ft->rst_head != c)
+        return; /* not on the list */
+    if (c->rst_prev)
+        c->rst_prev->rst_next = c->rst_next;
+    else
+        ft->rst_head = c->rst_next;
+    if (c->rst_next)
+        c->rst_next->rst_prev = c->rst_prev;
+    else
+        ft->rst_tail = c->rst_prev;
+    c->rst_prev = c->rst_next = NULL;
+}
+
+void flow_rst_touch(struct flowtab *ft, struct conn *c, int64_t now)
+{
+    c->rst_touch_ts = now;
+    if (ft->rst_tail == c)
+        return;
+    flow_rst_unlink(ft, c);
+    c->rst_prev = ft->rst_tail;
+    c->rst_next = NULL;
+    if (ft->rst_tail)
+        ft->rst_tail->rst_next = c;
+    else
+        ft->rst_head = c;
+    ft->rst_tail = c;
+}
+
 static struct conn *rec_alloc(struct flowtab *ft)
 {
     if (!ft->free_list) {
@@ -197,6 +227,7 @@ void flow_remove(struct flowtab *ft, struct conn *c)
     if (*pp)
         *pp = c->hnext;
     lru_unlink(ft, c);
+    flow_rst_unlink(ft, c);
     if (c->id_prev)
         c->id_prev->id_next = c->id_next;
     else

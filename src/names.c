@@ -57,6 +57,7 @@ static const struct tok anomaly_names[] = {
     {WST_AN_KEEP_ALIVE_ACK, "keep_alive_ack"},
     {WST_AN_OVERLAP_MISMATCH, "overlap_mismatch"},
     {WST_AN_OOO_LIMIT, "ooo_limit"},
+    {WST_AN_DATA_AFTER_RST, "data_after_rst"},
     {0, NULL},
 };
 

@@ -411,10 +411,20 @@ static void json_put_headers(struct outbuf *ob, const struct wst_ev_http *e)
         json_key_u64(ob, "segments_more", e->segments_more);
     json_key_u64(ob, "txn", e->txn);
     if (e->flags) {
+        static const struct {
+            unsigned bit;
+            const char *name;
+        } fl[] = {{WST_HTTP_BARE_LF, "bare_lf"}, {WST_HTTP_FOLDED, "folded"},
+                  {WST_HTTP_PARTIAL, "partial"}};
+        const char *sep = "[";
         json_key(ob, "flags");
-        outbuf_printf(ob, "[%s%s%s]", (e->flags & WST_HTTP_BARE_LF) ? "\"bare_lf\"" : "",
-                      (e->flags & WST_HTTP_BARE_LF) && (e->flags & WST_HTTP_FOLDED) ? "," : "",
-                      (e->flags & WST_HTTP_FOLDED) ? "\"folded\"" : "");
+        for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++) {
+            if (e->flags & fl[i].bit) {
+                outbuf_printf(ob, "%s\"%s\"", sep, fl[i].name);
+                sep = ",";
+            }
+        }
+        outbuf_putc(ob, ']');
     }
 }
 

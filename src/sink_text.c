@@ -285,6 +285,8 @@ static const char *text_anomaly_words(enum wst_anomaly k)
         return "retransmitted bytes differ from the first copy";
     case WST_AN_OOO_LIMIT:
         return "out-of-order buffer limit hit";
+    case WST_AN_DATA_AFTER_RST:
+        return "data after a reset";
     case WST_AN__COUNT:
         break;
     }
@@ -524,6 +526,8 @@ static void text_put_http_flags(struct outbuf *ob, const struct wst_ev_http *e)
         outbuf_puts(ob, ", bare LF line endings");
     if (e->flags & WST_HTTP_FOLDED)
         outbuf_puts(ob, ", folded header lines");
+    if (e->flags & WST_HTTP_PARTIAL)
+        outbuf_puts(ob, ", INCOMPLETE: the head's end was never captured");
 }
 
 /* c1 > GET /chat HTTP/1.1 (Host: a, Upgrade: websocket), 14 headers, 512 B header in ... */

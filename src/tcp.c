@@ -208,6 +208,9 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
 {
     if (c->phase == PH_CLOSED)
         return;
+    flow_rst_unlink(&a->ft, c);
+    if (c->reset)
+        how = WST_CLOSE_RST; /* however its tracking ends, the connection was reset */
     if (c->phase == PH_NEW)
         emit_open(a, c, -1); /* midstream: the connection existed, say so first */
     else if (c->phase != PH_OPEN)
@@ -233,7 +236,7 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
     cl->teardown = teardown;
     cl->by = by;
     if (how == WST_CLOSE_RST) {
-        cl->by = c->side[SIDE_C].rst_seen ? WST_BY_CLIENT : WST_BY_SERVER;
+        cl->by = c->rst_side == SIDE_C ? WST_BY_CLIENT : WST_BY_SERVER;
         cl->teardown = WST_TEARDOWN_NONE;
     }
     cl->how = how;
@@ -259,7 +262,7 @@ bool tcp_is_reuse(const struct conn *c, const struct pkt *p)
     if (p->flags & TCPF_ACK) {
         /* A SYN-ACK after the connection was closed (a reset the peers ignored, as in
          * evasion tricks) starts over, unless it repeats the SYN-ACK we saw. */
-        if (c->phase != PH_CLOSED)
+        if (c->phase != PH_CLOSED && !c->reset)
             return false;
         int s = ep_is_src(&c->ep[SIDE_C], p) ? SIDE_C : SIDE_S;
         return !(c->side[s].syn_seen && c->side[s].isn == p->seq);
@@ -370,13 +373,100 @@ static void stream_segment(struct wst_analyzer *a, struct conn *c, int s, const 
         if (r & REASM_LIMIT)
             tcp_emit_stream_anomaly(a, c, s, p, WST_AN_OOO_LIMIT);
     }
-    if (p->flags & TCPF_FIN)
+    if (p->flags & TCPF_FIN) {
         reasm_fin(&side->rs, off + p->payload_len);
+        if (!side->fin_seen) {
+            side->peer_next_at_fin = peer->rs.next;
+            if ((p->flags & TCPF_ACK) && peer->rs.base_set) {
+                int64_t ao = reasm_offset(&peer->rs, p->ack);
+                side->fin_ack_known = ao >= 0;
+                side->fin_ack_off = ao >= 0 ? (uint64_t)ao : 0;
+            }
+        }
+    }
     if ((p->flags & TCPF_ACK) && peer->rs.base_set) {
         struct rs_ctx y = {a, c, 1 - s};
         RS_OUT(pout, y);
         reasm_ack(&peer->rs, &a->pool, reasm_offset(&peer->rs, p->ack), &pout);
     }
+}
+
+/* The receive window side s advertises for its peer's stream, from a segment that is not a
+ * RST (a RST's window means nothing). Unknown scaling counts the raw window (strict). */
+static void note_window(struct conn *c, int s, const struct pkt *p)
+{
+    struct tcp_side *side = &c->side[s];
+    if (!(p->flags & TCPF_ACK) || (p->flags & TCPF_RST))
+        return;
+    int shift = (p->flags & TCPF_SYN) ? 0 : tcp_window_shift(c, s);
+    side->adv_set = true;
+    side->adv_ack = p->ack;
+    side->adv_win = (uint64_t)p->win << (shift > 0 ? shift : 0);
+}
+
+/*
+ * After a RST, a segment counts only if it passes RFC 9293's acceptability test (3.10.7.4)
+ * against the receiver's last acknowledgment and window: the first or the last byte lies
+ * in [ack, ack + window), or, without data, ack <= seq <= ack + window. Without a window
+ * seen from the receiver, only a segment that continues the delivered stream counts. An
+ * attacker's reset followed by junk at random sequence numbers is left out this way.
+ */
+bool tcp_after_rst_acceptable(const struct conn *c, int s, const struct pkt *p)
+{
+    const struct tcp_side *side = &c->side[s], *rcv = &c->side[1 - s];
+    if (!side->rs.base_set)
+        return false;
+    uint32_t seq = (p->flags & TCPF_SYN) ? p->seq + 1 : p->seq;
+    int64_t off = reasm_offset(&side->rs, seq);
+    int64_t len = p->payload_len;
+    if (!rcv->adv_set)
+        return off == (int64_t)side->rs.next;
+    int64_t lo = reasm_offset(&side->rs, rcv->adv_ack);
+    int64_t hi = lo + (int64_t)rcv->adv_win;
+    if (len == 0)
+        return lo <= off && off <= hi;
+    if (rcv->adv_win == 0)
+        return false;
+    return (lo <= off && off < hi) || (lo <= off + len - 1 && off + len - 1 < hi);
+}
+
+/* A RST: record it, deliver any in-window data it carries, keep the connection for what is
+ * still in flight. */
+static void handle_rst(struct wst_analyzer *a, struct conn *c, int s, const struct pkt *p,
+                       unsigned fl, uint32_t dup_num)
+{
+    struct tcp_side *side = &c->side[s];
+
+    tcp_hist(c, s, 'R');
+    tcp_emit_anomalies(a, c, s, p, fl, dup_num);
+    if (p->payload_len > 0 && tcp_after_rst_acceptable(c, s, p)) {
+        /* RFC 9293 3.5.3 lets a reset carry data (a diagnostic); it is in the stream */
+        tcp_emit_stream_anomaly(a, c, s, p, WST_AN_DATA_AFTER_RST);
+        side->after_rst_bytes += p->payload_len;
+        struct rs_ctx x = {a, c, s};
+        RS_OUT(out, x);
+        int64_t off = reasm_offset(&side->rs, p->seq);
+        reasm_add(&side->rs, &a->pool, off, p->payload, p->payload_len, p->payload_cap,
+                  a->frame, &out);
+    }
+    if (!side->rst_seen) {
+        side->peer_next_at_rst = c->side[1 - s].rs.next;
+        side->rst_seen = true;
+        side->rst_ts = a->now;
+        side->rst_frame = a->frame;
+        side->end_ts = a->now;
+    }
+    if (!c->reset) {
+        c->reset = true;
+        c->rst_side = (int8_t)s;
+    }
+    flow_rst_touch(&a->ft, c, a->now);
+}
+
+void tcp_reset_expire(struct wst_analyzer *a)
+{
+    while (a->ft.rst_head && a->now - a->ft.rst_head->rst_touch_ts > RST_LINGER_US)
+        tcp_conn_end(a, a->ft.rst_head, WST_CLOSE_RST);
 }
 
 void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
@@ -397,6 +487,8 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
     c->last_ts = a->now;
     if (c->phase == PH_CLOSED)
         return;
+    if (c->reset && (p->flags & TCPF_SYN))
+        return; /* a SYN again after the reset: not part of this connection's stream */
 
     uint32_t dup_num;
     if (p->flags & TCPF_SYN) {
@@ -404,6 +496,7 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
         if (p->payload_len > 0)
             tcp_hist(c, s, 'D');
         handle_syn(a, c, p, s);
+        note_window(c, s, p);
         unsigned fl = tcp_analyze(a, c, s, p, &dup_num);
         tcp_emit_anomalies(a, c, s, p, fl, dup_num);
         if (p->payload_len > 0)
@@ -415,6 +508,10 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
      * is left out of the analysis. */
     if ((p->flags & TCPF_RST) && c->phase == PH_SYN && s == SIDE_S &&
         !((p->flags & TCPF_ACK) && p->ack == c->side[SIDE_C].isn + 1))
+        return;
+    /* After a reset only acceptable segments (and further resets) take part. */
+    bool after_rst = c->reset && !(p->flags & TCPF_RST);
+    if (after_rst && !tcp_after_rst_acceptable(c, s, p))
         return;
     unsigned fl = tcp_analyze(a, c, s, p, &dup_num);
     if (c->phase == PH_NEW &&
@@ -433,13 +530,17 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
     if (p->flags & TCPF_FIN)
         tcp_hist(c, s, 'F');
     if (p->flags & TCPF_RST) {
-        tcp_hist(c, s, 'R');
-        tcp_emit_anomalies(a, c, s, p, fl, dup_num);
-        side->rst_seen = true;
-        side->end_ts = a->now;
-        tcp_conn_end(a, c, WST_CLOSE_RST);
+        handle_rst(a, c, s, p, fl, dup_num);
         return;
     }
+    if (after_rst) {
+        flow_rst_touch(&a->ft, c, a->now);
+        if (p->payload_len > 0) {
+            tcp_emit_stream_anomaly(a, c, s, p, WST_AN_DATA_AFTER_RST);
+            side->after_rst_bytes += p->payload_len;
+        }
+    }
+    note_window(c, s, p);
 
     /* After the SYN alone, only a server segment or an acknowledging client segment shows
      * the connection got further (its SYN-ACK was not captured). */
@@ -467,7 +568,9 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
             side->fin_seen = true;
             side->fin_seq = fin_seq;
             side->fin_frame = a->frame;
-            side->end_ts = a->now;
+            side->fin_ts = a->now;
+            if (!side->rst_seen)
+                side->end_ts = a->now;
             side->fin_has_ack = acks_peer_fin && !peer->fin_acked;
             side->fin_after_peer_acked = peer->fin_acked;
             side->fin_peer_first = peer->fin_seen;
@@ -478,7 +581,7 @@ void tcp_segment(struct wst_analyzer *a, struct conn *c, const struct pkt *p)
     }
     if (acks_peer_fin)
         peer->fin_acked = true;
-    if (c->side[0].fin_seen && c->side[1].fin_seen && c->side[0].fin_acked &&
+    if (!c->reset && c->side[0].fin_seen && c->side[1].fin_seen && c->side[0].fin_acked &&
         c->side[1].fin_acked)
         tcp_conn_end(a, c, WST_CLOSE_FIN);
 }

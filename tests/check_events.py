@@ -71,7 +71,8 @@ DIR = enum('c2s', 's2c')
 ANOMALY_KINDS = enum(
     'retransmission', 'fast_retransmission', 'spurious_retransmission', 'out_of_order',
     'lost_segment', 'acked_unseen', 'dup_ack', 'zero_window', 'zero_window_probe', 'window_full',
-    'window_update', 'keep_alive', 'keep_alive_ack', 'overlap_mismatch', 'ooo_limit')
+    'window_update', 'keep_alive', 'keep_alive_ack', 'overlap_mismatch', 'ooo_limit',
+    'data_after_rst')
 # "evicted" is not in EVENTS.md but wstap.h documents it (--max-flows) and it is additive.
 CLOSE_HOW = enum('fin', 'rst', 'timeout', 'open', 'evicted')
 FAIL_REASONS = enum('no_response_closed', 'no_response_reset', 'no_response_eof', 'status',

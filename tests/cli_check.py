@@ -122,6 +122,18 @@ def check_ci():
                r'^wstap: --fail-on upgrade>0: 1 failed WebSocket upgrade\(s\), first in c1 at #10$')
     check_exit('upg-short-read', ['--fail-on', 'rst'], 1, r'^wstap: --fail-on rst>0: 1 ')
     check_exit('upg-short-read', ['--fail-on', 'ws-error,overlap,gaps'], 0)
+    # the two-write variant: the server's FIN came before the head was complete, its RSTs
+    # after; the head's end arrived after the first RST (data_after_rst)
+    m = meta('upg-short-read-2w')
+    check_exit('upg-short-read-2w', ['--strict'],
+               1 if m['expected_diagnosis']['failure'] else 0,
+               r'^wstap: --fail-on upgrade>0: 1 failed WebSocket upgrade\(s\), first in c1 at #11$')
+    check_exit('upg-short-read-2w', ['--fail-on', 'anomalies'], 1, r'^wstap: --fail-on ')
+    # three writes: the head never completed on the wire; the upgrade still failed
+    m = meta('upg-short-read-3w')
+    check_exit('upg-short-read-3w', ['--strict'],
+               1 if m['expected_diagnosis']['failure'] else 0,
+               r'^wstap: --fail-on upgrade>0: 1 failed WebSocket upgrade\(s\), first in c1 at #11$')
     check_exit('ws-python-deflate', ['--strict'], 0)
     check_exit('ws-python-deflate', ['--fail-on', 'close!=1000,status>=400,inflate'], 0)
     # ws-frag-ping's client closes with 4001 (its sidecar records it)

@@ -48,6 +48,9 @@ A message only tshark reports:
   target, status, header count) was already matched in an earlier frame of the same stream and
   direction, and this frame carries no byte past that frame's end: wstap reports a head once.
 A message only wstap reports:
+- a head that never completed: wstap's http.request flagged "partial" (the connection ended
+  first); checked: tshark's stream holds its hdr_bytes from the start line on, without an empty
+  line, and nothing after them in that direction.
 - after an obs-fold: the message before it on that direction has a folded field (see above):
   tshark takes the rest of that head as body and misses this one.
 - no body: the response before it on that direction answers HEAD, or is 1xx/204/304, and
@@ -148,6 +151,7 @@ class Msg:
         self.segments = []
         self.seg_bytes = []
         self.fold_at = None  # index of the first header with an obs-fold continuation
+        self.partial = False  # wstap: a head that never completed (flags "partial")
         self.req_method = None  # for a response: the method of the request it answers
         self.headers = []
         self.hdr_bytes = None
@@ -219,6 +223,7 @@ def run_wstap(path):
             m.fold_at = next((i for i, h in enumerate(hdrs or [])
                               if isinstance(h, list) and len(h) == 2 and
                               isinstance(h[1], str) and OBS_FOLD.search(h[1])), None)
+            m.partial = 'partial' in (ev.get('flags') or [])
             if m.fold_at is None and 'folded' in (ev.get('flags') or []):
                 m.fold_at = -1  # folded, position unknown
             segs = [s for s in ev.get('segments') or [] if isinstance(s, list) and len(s) == 2]
@@ -612,6 +617,18 @@ def no_body_reason(r):
 
 def explain_wstap_only(w, m, frames, streams):
     """Why tshark does not report the wstap message m; None when nothing explains it."""
+    if m.partial and m.segments and m.hdr_bytes:
+        lf = streams.frames.get(m.segments[-1])
+        if lf is not None and lf.seq is not None:
+            lo = lf.seq + m.seg_bytes[-1] - m.hdr_bytes
+            b = streams.get(lf, lo, lo + m.hdr_bytes)
+            if b is not None and b.startswith(start_line_prefix(m)) and \
+                    b'\r\n\r\n' not in b and b'\n\n' not in b and \
+                    streams.get(lf, lo + m.hdr_bytes, lo + m.hdr_bytes + 1) is None:
+                return ('wstap reports a request head that never completed (flag partial): '
+                        "tshark's stream holds its %d bytes from the start line on, with no "
+                        'empty line and nothing after them, and tshark reports no message '
+                        'without the end of its head' % m.hdr_bytes)
     prev = [x for x in w.msgs[:m.idx] if x.conn == m.conn and x.dir == m.dir]
     if prev and prev[-1].fold_at is not None:
         return ('the message before it on this direction (frame %d) has an obs-fold header; '

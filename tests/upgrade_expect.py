@@ -45,6 +45,20 @@ FAILURES = {
         ['accept_mismatch'], [r'Sec-WebSocket-Accept is "[^"]+" but the key calls for']),
     'invalid-sec-websocket-key': (
         ['bad_key'], [r'Sec-WebSocket-Key that is not base64 of 16 bytes', r'"400 ']),
+    # the server's FIN came before the head was complete, then RSTs: in that order, with the
+    # byte counts the generator recorded (filled in from the meta below)
+    'server-closed-before-head-complete': (
+        ['no_response_closed'],
+        [r'closed the connection \(FIN at [0-9.]+ s, #{fin_frame}\) after {bytes_before_fin} '
+         r"of the request's bytes had arrived, before the head was complete "
+         r'\({request_head_bytes} bytes by its end',
+         r'\(FIN at .*\(RST at [0-9.]+ s, #{rst_frame}\)']),
+    'server-closed-head-never-complete': (
+        ['no_response_closed'],
+        [r'closed the connection \(FIN at [0-9.]+ s, #{fin_frame}\) after {bytes_before_fin} '
+         r"of the request's bytes had arrived, before the head was complete \(its end is not "
+         r'in the capture, which holds {request_head_bytes_captured} bytes of it\)',
+         r'\(FIN at .*\(RST at [0-9.]+ s, #{rst_frame}\)']),
     'proxy-dropped-upgrade': (
         ['bad_upgrade_headers'], [r'proxy', r'Upgrade']),
 }
@@ -113,6 +127,15 @@ def main():
                        'not know' % (name, failure))
                 continue
             reasons, pats = FAILURES[failure]
+            d = meta['expected_diagnosis']
+            c0 = (meta.get('connections') or [{}])[0]
+            ev_of = [e for e in c0.get('events', [])]
+            fill = {'bytes_before_fin': d.get('bytes_before_fin'),
+                    'request_head_bytes': d.get('request_head_bytes'),
+                    'request_head_bytes_captured': d.get('request_head_bytes_captured'),
+                    'fin_frame': next((e['frame'] for e in ev_of if e['flag'] == 'FIN'), None),
+                    'rst_frame': next((e['frame'] for e in ev_of if e['flag'] == 'RST'), None)}
+            pats = [p.format(**fill) if '{' in p else p for p in pats]
             fails = [e for e in evs if e['ev'] == 'ws.fail']
             good = [e for e in fails if e['reason'] in reasons and
                     all(re.search(p, e['detail']) for p in pats)]

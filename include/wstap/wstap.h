@@ -133,6 +133,7 @@ enum wst_anomaly {
     WST_AN_KEEP_ALIVE_ACK,
     WST_AN_OVERLAP_MISMATCH, /* retransmitted bytes differ from the first copy */
     WST_AN_OOO_LIMIT,        /* an out-of-order cap forced a gap or dropped bytes */
+    WST_AN_DATA_AFTER_RST,   /* in-window data carried by or following a RST */
     WST_AN__COUNT
 };
 
@@ -200,6 +201,7 @@ struct wst_segment {
 
 #define WST_HTTP_BARE_LF 0x1 /* lines ended in LF alone */
 #define WST_HTTP_FOLDED 0x2  /* obsolete line folding */
+#define WST_HTTP_PARTIAL 0x4 /* the head never completed: what the capture held of it */
 
 struct wst_ev_http {
     struct wst_str method, target; /* requests */

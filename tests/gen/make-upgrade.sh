@@ -14,7 +14,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-all=(short-read 400 bad-accept nginx-ok nginx-noupgrade nginx-noupgrade11
+all=(short-read short-read-2w short-read-3w 400 bad-accept nginx-ok nginx-noupgrade nginx-noupgrade11
      keepalive 426 version-400 no-response tls tls12 h2c h2c-ignored bad-key)
 [[ $# -gt 0 ]] && all=("$@")
 

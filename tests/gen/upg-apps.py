@@ -9,6 +9,10 @@ NAME.sent.jsonl sidecar).
 
   short-read-server  accept one connection, sleep --settle, recv(--bufsize)
                      ONCE, close without answering (naive fixed-buffer server)
+  split-client       raw-socket client: a browser-like upgrade request (Chrome's
+                     header order, a --cookie-bytes Cookie) written in TWO writes
+                     --pause seconds apart (the first ends before the Cookie and
+                     the key), then reads the answer (records EOF / ECONNRESET)
   hang-server        accept one connection, read the whole request head,
                      never answer; keep the socket open until --hold-file
                      exists (so the capture ends with the client's FIN)
@@ -147,6 +151,69 @@ def short_read_server(a):
         "first_line": data.split(b"\r\n", 1)[0].decode("latin-1"),
         "close": "RST expected (unread data)" if unread else "FIN expected",
     })
+
+
+def split_client(a):
+    key = base64.b64encode(os.urandom(16)).decode()
+    # Chrome's order: request line, Host, Connection, Pragma, Cache-Control, User-Agent,
+    # Upgrade, Origin, Sec-WebSocket-Version, Accept-Encoding, Accept-Language, Cookie,
+    # Sec-WebSocket-Key, Sec-WebSocket-Extensions
+    part1 = ("GET /chat HTTP/1.1\r\n"
+             "Host: %s:%d\r\n"
+             "Connection: Upgrade\r\n"
+             "Pragma: no-cache\r\n"
+             "Cache-Control: no-cache\r\n"
+             "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like "
+             "Gecko) Chrome/120.0.0.0 Safari/537.36\r\n"
+             "Upgrade: websocket\r\n"
+             "Origin: http://%s:%d\r\n"
+             "Sec-WebSocket-Version: 13\r\n"
+             "Accept-Encoding: gzip, deflate\r\n"
+             "Accept-Language: en-US,en;q=0.9\r\n" % (a.host, a.port, a.host, a.port)).encode()
+    jar, i = [], 0
+    while sum(len(x) + 2 for x in jar) < a.cookie_bytes:
+        jar.append("c%d=%s" % (i, base64.b64encode(os.urandom(45)).decode()))
+        i += 1
+    part2 = ("Cookie: %s\r\n"
+             "Sec-WebSocket-Key: %s\r\n"
+             "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+             "\r\n" % ("; ".join(jar), key)).encode()
+    # --writes 3: the rest in two writes --pause apart (the Cookie line, then the key):
+    # the server's RST for the second arrives before the third is written
+    writes = [part1, part2]
+    if a.writes == 3:
+        cut = part2.index(b"\r\n") + 2
+        writes = [part1, part2[:cut], part2[cut:]]
+    c = socket.create_connection((a.host, a.port), timeout=10)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    t0 = time.time()
+    res = {"write1_bytes": len(part1), "write2_bytes": len(part2),
+           "head_bytes": len(part1) + len(part2), "pause_s": a.pause, "key": key,
+           "writes": [len(w) for w in writes], "write_results": []}
+    for i, w in enumerate(writes):
+        if i:
+            time.sleep(a.pause)
+        try:
+            c.sendall(w)
+            res["write_results"].append("accepted by the kernel")
+        except OSError as e:
+            res["write_results"].append(repr(e))
+            break
+    try:
+        got = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                res["answer"] = "EOF (FIN) after %d bytes" % len(got)
+                break
+            got += d
+    except ConnectionResetError:
+        res["answer"] = "RST (ECONNRESET)"
+    except socket.timeout:
+        res["answer"] = "nothing within 10 s"
+    res["elapsed_s"] = round(time.time() - t0, 3)
+    c.close()
+    write_json(a.result, res)
 
 
 def hang_server(a):
@@ -470,6 +537,10 @@ def main():
     s = sub.add_parser("short-read-server"); common(s)
     s.add_argument("--bufsize", type=int, default=512)
     s.add_argument("--settle", type=float, default=0.2)
+    s = sub.add_parser("split-client"); common(s)
+    s.add_argument("--cookie-bytes", type=int, default=2500)
+    s.add_argument("--pause", type=float, default=0.1)
+    s.add_argument("--writes", type=int, choices=[2, 3], default=2)
     s = sub.add_parser("hang-server"); common(s)
     s.add_argument("--hold-file", required=True)
     s = sub.add_parser("bad-accept-server"); common(s)
@@ -491,6 +562,8 @@ def main():
     a = p.parse_args()
     if a.cmd == "short-read-server":
         short_read_server(a)
+    elif a.cmd == "split-client":
+        split_client(a)
     elif a.cmd == "hang-server":
         hang_server(a)
     elif a.cmd == "bad-accept-server":

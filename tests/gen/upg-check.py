@@ -349,6 +349,89 @@ def chk_short_read(s, res):
     }
 
 
+@spec("short-read-2w", proto="http",
+      description="plain-socket client writing a browser-like upgrade request (Chrome's "
+                  "header order, 2.5 KB Cookie) in two writes 0.1 s apart -> naive "
+                  "plain-socket server that reads at most 512 bytes once as soon as data "
+                  "arrives and closes without answering (FIN: nothing unread), so its kernel "
+                  "resets the second write's segments; over a veth pair between two network "
+                  "namespaces (MTU 1500, TSO/GSO/GRO and tx checksum offload off), captured "
+                  "on the server's veth")
+def chk_short_read_2w(s, res):
+    need(len(s["conns"]) == 1, "one connection")
+    c = s["conns"][0]
+    h = c.get("first_request_head")
+    cl, sv = res["client"], res["server"]
+    need(h and h["bytes"] == cl["head_bytes"], "the whole head is in the capture: %r" % h)
+    need(c["s2c_bytes"] == 0, "server must not answer")
+    t = terminal(c)
+    need(t[0] == "server FIN" and "server RST" in t, "expected server FIN then RST, got %r" % t)
+    need(sv["unread_in_socket_at_close"] == 0 and sv["bytes_read"] == cl["write1_bytes"],
+         "server read the whole first write and nothing was left: %r" % sv)
+    need(cl["write1_bytes"] < 512, "first write fits the server's buffer")
+    fin = c["events"][0]
+    rsts = [e for e in c["events"] if e["flag"] == "RST"]
+    return {
+        "failure": "server-closed-before-head-complete",
+        "summary": "the upgrade request head (%d bytes: a first write of %d bytes, a second of "
+                   "%d bytes %.1f s later) gets no HTTP response; the server read the first "
+                   "write (%d bytes, no Sec-WebSocket-Key) and closed: FIN at %.6f s (frame "
+                   "%d); its kernel answered the second write's segments with %d RST(s), the "
+                   "first at %.6f s (frame %d)"
+                   % (cl["head_bytes"], cl["write1_bytes"], cl["write2_bytes"], cl["pause_s"],
+                      sv["bytes_read"], fin["t"], fin["frame"], len(rsts), rsts[0]["t"],
+                      rsts[0]["frame"]),
+        "http_response": None,
+        "closed_first_by": "server", "close_kind": "FIN, then RST",
+        "request_head_bytes": h["bytes"], "request_head_segments": h["segments"],
+        "bytes_before_fin": cl["write1_bytes"],
+        "client_answer": cl["answer"],
+    }
+
+
+@spec("short-read-3w", proto="http",
+      description="plain-socket client writing a browser-like upgrade request (Chrome's "
+                  "header order, 2.5 KB Cookie) in three writes 0.1 s apart (up to "
+                  "Accept-Language; the Cookie line; the key and the empty line) -> naive "
+                  "plain-socket server that reads at most 512 bytes once as soon as data "
+                  "arrives and closes without answering (FIN); its kernel resets the second "
+                  "write, so the third fails (ECONNRESET) and the head's end never reaches the "
+                  "wire; over a veth pair between two network namespaces (MTU 1500, "
+                  "TSO/GSO/GRO and tx checksum offload off), captured on the server's veth")
+def chk_short_read_3w(s, res):
+    need(len(s["conns"]) == 1, "one connection")
+    c = s["conns"][0]
+    cl, sv = res["client"], res["server"]
+    need("first_request_head" not in c, "the head must not be complete in the capture")
+    need(c["s2c_bytes"] == 0, "server must not answer")
+    t = terminal(c)
+    need(t[0] == "server FIN" and "server RST" in t, "expected server FIN then RST, got %r" % t)
+    need(sv["unread_in_socket_at_close"] == 0 and sv["bytes_read"] == cl["write1_bytes"],
+         "server read the whole first write and nothing was left: %r" % sv)
+    need(len(cl["write_results"]) == 3 and "Error" in cl["write_results"][2],
+         "the third write must fail: %r" % cl["write_results"])
+    fin = c["events"][0]
+    rsts = [e for e in c["events"] if e["flag"] == "RST"]
+    return {
+        "failure": "server-closed-head-never-complete",
+        "summary": "the upgrade request head never completes on the wire: the client wrote "
+                   "%d bytes, then %d bytes 0.1 s later; the server read the first write (%d "
+                   "bytes, no Sec-WebSocket-Key) and closed: FIN at %.6f s (frame %d); its "
+                   "kernel answered the second write with RST at %.6f s (frame %d), so the "
+                   "client's third write (%d bytes, the key and the empty line) failed: %s; "
+                   "the capture holds %d bytes of the head"
+                   % (cl["writes"][0], cl["writes"][1], sv["bytes_read"], fin["t"],
+                      fin["frame"], rsts[0]["t"], rsts[0]["frame"], cl["writes"][2],
+                      cl["write_results"][2], c["c2s_bytes"]),
+        "http_response": None,
+        "closed_first_by": "server", "close_kind": "FIN, then RST",
+        "request_head_bytes_captured": c["c2s_bytes"],
+        "request_head_segments_captured": c["c2s_payload_segments"],
+        "bytes_before_fin": cl["write1_bytes"],
+        "client_answer": cl["answer"],
+    }
+
+
 @spec("400", proto="http",
       description="python3-websockets client -> python3-websockets server whose "
                   "process_request hook answers the upgrade with 400 'missing token'")

@@ -4,8 +4,8 @@
 # network namespaces).  Writes pcaps/upg-NAME.pcap, .meta.json (with the
 # expected diagnosis) and, for WebSocket handshake attempts, .sent.jsonl.
 #
-# NAME: short-read 400 bad-accept nginx-ok nginx-noupgrade nginx-noupgrade11
-#       keepalive 426 version-400 no-response tls tls12 h2c h2c-ignored bad-key
+# NAME: short-read short-read-2w short-read-3w 400 bad-accept nginx-ok nginx-noupgrade
+#       nginx-noupgrade11 keepalive 426 version-400 no-response tls tls12 h2c h2c-ignored bad-key
 #
 # Usage (as root):  tests/gen/upg-gen.sh NAME      (all: make-upgrade.sh)
 # Helpers: upg-apps.py (servers/clients), upg-keepalive-server.js (node),
@@ -51,12 +51,24 @@ finish() {
 
 case "$what" in
 
-short-read)
+short-read | short-read-2w | short-read-3w)
     # client ns (10.254.60.2) --veth, MTU 1500, no offloads-- server ns
     # (10.254.60.1:18300); the capture is taken on the server's veth.
-    ports=(18300)
-    nss="wstapns-u$$-srv"; nsc="wstapns-u$$-cli"
-    ifs="us$$"; ifc="uc$$"
+    # short-read: python3-websockets writes the request at once; the server
+    # reads 512 bytes of it 0.2 s later and closes with the rest unread: RST.
+    # short-read-2w: a browser-like request in two writes 0.1 s apart; the
+    # server reads the first (< 512 bytes, no key) as soon as it arrives and
+    # closes: FIN; its kernel answers the second write's segments with RSTs.
+    # short-read-3w: the same with the rest in two writes 0.1 s apart (Cookie
+    # line, then the key): the RST answers the second write before the third,
+    # which fails (ECONNRESET): the head's end never reaches the wire.
+    port=18300; settle=0.2; writes=2
+    [[ $what == short-read-2w ]] && { port=18313; settle=0; }
+    [[ $what == short-read-3w ]] && { port=18314; settle=0; writes=3; }
+    ports=("$port")
+    tag="u$$"; [[ $what != short-read ]] && tag="p12u$$"
+    nss="wstapns-$tag-srv"; nsc="wstapns-$tag-cli"
+    ifs="s$tag"; ifc="c$tag"
     on_cleanup "ip netns del $nss"
     on_cleanup "ip netns del $nsc"
     ip netns add "$nss"; ip netns add "$nsc"
@@ -72,13 +84,20 @@ short-read)
          "\"offloads\": \"$(ip netns exec "$nss" ethtool -k "$ifs" | grep -E '^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload|tx-checksumming):' | tr '\n' ' ')\"}" \
         >"$WORK/link.json"
     bg server ip netns exec "$nss" timeout 20 "$PY" "$APPS" short-read-server \
-        --host 10.254.60.1 --port 18300 --bufsize 512 --settle 0.2 \
+        --host 10.254.60.1 --port "$port" --bufsize 512 --settle "$settle" \
         --result "$WORK/server.json"
-    wait_listen 18300 "$nss"
-    CAP_NETNS="$nss" CAP_IFACE="$ifs" cap "$out" "tcp port 18300" -n
-    bg client ip netns exec "$nsc" timeout 20 "$PY" "$APPS" ws-client \
-        --url ws://10.254.60.1:18300/chat --cookie-bytes 3000 \
-        --result "$WORK/client.json"
+    wait_listen "$port" "$nss"
+    CAP_NETNS="$nss" CAP_IFACE="$ifs" cap "$out" "tcp port $port" -n
+    if [[ $what == short-read ]]; then
+        bg client ip netns exec "$nsc" timeout 20 "$PY" "$APPS" ws-client \
+            --url ws://10.254.60.1:$port/chat --cookie-bytes 3000 \
+            --result "$WORK/client.json"
+    else
+        bg client ip netns exec "$nsc" timeout 20 "$PY" "$APPS" split-client \
+            --host 10.254.60.1 --port "$port" --cookie-bytes 2500 --pause 0.1 \
+            --writes "$writes" \
+            --result "$WORK/client.json"
+    fi
     bg_wait client
     bg_wait server
     cap_stop

@@ -247,6 +247,7 @@ START_TEST(test_no_response_reset_and_eof)
     open_conn(&t);
     send_str(&t, true, WS_REQ);
     seg(&t, false, TCPF_RST | TCPF_ACK, NULL, 0, 5000);
+    wst_finish(t.a, NULL);
     ck_assert_int_eq(evlog_find(t.log, WST_EV_WS_FAIL, 0)->u.ws_fail.reason,
                      WST_WSFAIL_NO_RESPONSE_RESET);
     tc_free(&t);
@@ -257,6 +258,103 @@ START_TEST(test_no_response_reset_and_eof)
     wst_finish(t.a, NULL);
     ck_assert_int_eq(evlog_find(t.log, WST_EV_WS_FAIL, 0)->u.ws_fail.reason,
                      WST_WSFAIL_NO_RESPONSE_EOF);
+    tc_free(&t);
+}
+END_TEST
+
+/* The seed case in two writes: the server reads the first (no key yet) and closes (FIN);
+ * its stack resets the second write's segments; the head's end arrives after the RST. */
+START_TEST(test_head_cut_by_fin_then_rst)
+{
+    static const char part1[] = "GET /chat HTTP/1.1\r\nHost: example.test\r\n"
+                                "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    static const char part2a[] = "Cookie: a=0123456789012345678901234567890123456789\r\n";
+    static const char part2b[] = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                 "Sec-WebSocket-Version: 13\r\n\r\n";
+    struct tconn t;
+    char want[160];
+    tc_init(&t, 9000);
+    open_conn(&t);
+    send_str(&t, true, part1);
+    seg(&t, false, TCPF_ACK | TCPF_FIN, NULL, 0, 1000);
+    seg(&t, true, TCPF_ACK, NULL, 0, 100);
+    send_str(&t, true, part2a);
+    seg(&t, false, TCPF_RST, NULL, 0, 10);
+    send_str(&t, true, part2b); /* in flight when the RST left: in the window */
+    seg(&t, false, TCPF_RST, NULL, 0, 10);
+    ck_assert_int_eq(evlog_count(t.log, WST_EV_WS_FAIL), 0); /* not before the linger */
+    wst_finish(t.a, NULL);
+    const struct wst_event *rq = evlog_find(t.log, WST_EV_HTTP_REQUEST, 0);
+    ck_assert_ptr_nonnull(rq);
+    ck_assert_uint_eq(rq->u.http.flags & WST_HTTP_PARTIAL, 0);
+    ck_assert_int_eq(last_nseg, 3);
+    const struct wst_event *f = evlog_find(t.log, WST_EV_WS_FAIL, 0);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f->u.ws_fail.reason, WST_WSFAIL_NO_RESPONSE_CLOSED);
+    ck_assert_ptr_nonnull(strstr(last_detail, "The server closed the connection (FIN at "));
+    snprintf(want, sizeof want, "after %zu of the request's bytes had arrived, before the head "
+             "was complete (%zu bytes by its end", strlen(part1),
+             strlen(part1) + strlen(part2a) + strlen(part2b));
+    ck_assert_ptr_nonnull(strstr(last_detail, want));
+    snprintf(want, sizeof want, "then reset the connection (RST at ");
+    ck_assert_ptr_nonnull(strstr(last_detail, want));
+    snprintf(want, sizeof want, "(%zu bytes after its FIN)", strlen(part2a) + strlen(part2b));
+    ck_assert_ptr_nonnull(strstr(last_detail, want));
+    /* in order: FIN before RST in the sentence */
+    ck_assert(strstr(last_detail, "FIN at") < strstr(last_detail, "RST at"));
+    const struct wst_event *cl = evlog_find(t.log, WST_EV_TCP_CLOSE, 0);
+    ck_assert_int_eq(cl->u.close.how, WST_CLOSE_RST);
+    ck_assert_uint_eq(cl->u.close.anomalies[WST_AN_DATA_AFTER_RST], 1);
+    ck_assert_uint_eq(cl->u.close.bytes_c2s, strlen(part1) + strlen(part2a) + strlen(part2b));
+    tc_free(&t);
+}
+END_TEST
+
+/* A head whose end never arrived: reported from its complete lines, flagged partial; the
+ * upgrade among them fails with a sentence that says the end was never captured. */
+START_TEST(test_partial_request)
+{
+    static const char part1[] = "GET /chat HTTP/1.1\r\nHost: example.test\r\n"
+                                "Upgrade: websocket\r\nConnection: Upg";
+    struct tconn t;
+    tc_init(&t, 9000);
+    open_conn(&t);
+    send_str(&t, true, part1);
+    seg(&t, false, TCPF_ACK | TCPF_FIN, NULL, 0, 1000);
+    wst_finish(t.a, NULL);
+    const struct wst_event *rq = evlog_find(t.log, WST_EV_HTTP_REQUEST, 0);
+    ck_assert_ptr_nonnull(rq);
+    ck_assert_uint_eq(rq->u.http.flags & WST_HTTP_PARTIAL, WST_HTTP_PARTIAL);
+    ck_assert_uint_eq(rq->u.http.hdr_bytes, strlen(part1));
+    ck_assert_uint_eq(rq->u.http.nheaders, 2); /* Host, Upgrade: the cut line is not one */
+    ck_assert_str_eq(last_target, "/chat");
+    const struct wst_event *f = evlog_find(t.log, WST_EV_WS_FAIL, 0);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f->u.ws_fail.reason, WST_WSFAIL_NO_RESPONSE_CLOSED);
+    ck_assert_ptr_nonnull(strstr(last_detail, "its end is not in the capture"));
+    ck_assert_ptr_nonnull(strstr(last_detail, "FIN at"));
+    tc_free(&t);
+
+    /* not even a request line: nothing is made up */
+    tc_init(&t, 9000);
+    open_conn(&t);
+    send_str(&t, true, "GET /chat HT");
+    seg(&t, false, TCPF_ACK | TCPF_FIN, NULL, 0, 1000);
+    wst_finish(t.a, NULL);
+    ck_assert_int_eq(evlog_count(t.log, WST_EV_HTTP_REQUEST), 0);
+    ck_assert_int_eq(evlog_count(t.log, WST_EV_WS_FAIL), 0);
+    tc_free(&t);
+
+    /* a plain GET cut short is reported partial too, and makes no ws.fail */
+    tc_init(&t, 9000);
+    open_conn(&t);
+    send_str(&t, true, "GET /x HTTP/1.1\r\nHost: h\r\n");
+    close_by(&t, false);
+    wst_finish(t.a, NULL);
+    rq = evlog_find(t.log, WST_EV_HTTP_REQUEST, 0);
+    ck_assert_ptr_nonnull(rq);
+    ck_assert_uint_eq(rq->u.http.flags & WST_HTTP_PARTIAL, WST_HTTP_PARTIAL);
+    ck_assert_int_eq(evlog_count(t.log, WST_EV_WS_FAIL), 0);
     tc_free(&t);
 }
 END_TEST
@@ -386,6 +484,8 @@ static Suite *app_suite(void)
     tcase_add_test(tc, test_request_across_segments);
     tcase_add_test(tc, test_pipelined_and_bodies);
     tcase_add_test(tc, test_upgrade_ok);
+    tcase_add_test(tc, test_head_cut_by_fin_then_rst);
+    tcase_add_test(tc, test_partial_request);
     tcase_add_test(tc, test_upgrade_wrong_accept);
     tcase_add_test(tc, test_no_response_closed);
     tcase_add_test(tc, test_no_response_reset_and_eof);

@@ -213,6 +213,9 @@ START_TEST(test_rst)
     rig_init(&r, NULL);
     handshake(&r, s_opts, sizeof s_opts);
     tx(&r, false, ISN_S + 1, ISN_C + 1, TCPF_RST | TCPF_ACK, NULL, 0, NULL, 10);
+    /* the connection waits for data still in flight; the end of the input closes it */
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_CLOSE), 0);
+    wst_finish(r.a, NULL);
     const struct wst_event *cl = evlog_find(&r.log, WST_EV_TCP_CLOSE, 0);
     ck_assert_int_eq(cl->u.close.how, WST_CLOSE_RST);
     ck_assert_int_eq(cl->u.close.by, WST_BY_SERVER);
@@ -234,9 +237,9 @@ START_TEST(test_rst)
     rig_init(&r, NULL);
     tx(&r, true, ISN_C, 0, TCPF_SYN, c_opts, sizeof c_opts, NULL, 0);
     tx(&r, false, 0, ISN_C + 1, TCPF_RST | TCPF_ACK, NULL, 0, NULL, 10);
+    wst_finish(r.a, NULL);
     ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_OPEN), 0);
     ck_assert_int_eq(evlog_find(&r.log, WST_EV_TCP_CLOSE, 0)->u.close.how, WST_CLOSE_RST);
-    wst_finish(r.a, NULL);
     ck_assert_uint_eq(evlog_find(&r.log, WST_EV_CAPTURE_END, 0)->u.end.tcp_conns, 1);
     rig_free(&r);
 }
@@ -307,9 +310,107 @@ START_TEST(test_history)
     tx(&r, true, 9000, 7000, TCPF_ACK, NULL, 0, NULL, 0);
     tx(&r, false, 7000, 9000, TCPF_ACK | TCPF_PSH, NULL, 0, "GET / HTTP/1.1\r\n", 10);
     tx(&r, false, 7016, 9000, TCPF_ACK | TCPF_RST, NULL, 0, NULL, 10);
+    wst_finish(r.a, NULL);
     cl = evlog_find(&r.log, WST_EV_TCP_CLOSE, 0);
     ck_assert_ptr_nonnull(cl);
     ck_assert_str_eq(cl->u.close.history, "aDR");
+    rig_free(&r);
+}
+END_TEST
+
+struct streamcap {
+    char c2s[256], s2c[256];
+    size_t nc, ns;
+};
+
+static void cap_data(void *user, uint64_t conn, enum wst_dir dir, const uint8_t *p, size_t len)
+{
+    struct streamcap *sc = user;
+    (void)conn;
+    char *b = dir == WST_DIR_C2S ? sc->c2s : sc->s2c;
+    size_t *n = dir == WST_DIR_C2S ? &sc->nc : &sc->ns;
+    for (size_t i = 0; i < len && *n + 1 < sizeof sc->c2s; i++)
+        b[(*n)++] = (char)p[i];
+    b[*n] = '\0';
+}
+
+/* A packet of an unrelated connection dt_us later (lets time pass for every other one). */
+static void tx_other(struct rig *r, int64_t dt_us)
+{
+    uint8_t b[256];
+    struct seg s = {4, "10.9.9.9", S, 1234, SP, 1, 1, TCPF_ACK, 0, NULL, 0, NULL, 0};
+    size_t n = pb_eth(b, &s);
+    r->t += dt_us;
+    struct wst_pkthdr h = {r->t, (uint32_t)n, (uint32_t)n};
+    wst_packet(r->a, &h, b);
+}
+
+static int count_anomaly(const struct evlog *log, enum wst_anomaly k)
+{
+    int n = 0;
+    for (int i = 0; i < log->n; i++)
+        if (log->ev[i].type == WST_EV_TCP_ANOMALY && log->ev[i].u.anomaly.kind == k)
+            n++;
+    return n;
+}
+
+/* Data after a RST: in-window bytes (the rest of what the sender had in flight, or the real
+ * stream after an injected reset) are delivered and flagged; out-of-window bytes are not;
+ * the connection ends RST_LINGER_US after its last acceptable segment. */
+START_TEST(test_data_after_rst)
+{
+    struct rig r;
+    struct streamcap sc;
+    memset(&sc, 0, sizeof sc);
+    rig_init(&r, NULL);
+    struct wst_stream_hooks hk = {cap_data, NULL, NULL, &sc};
+    wst_set_stream_hooks(r.a, &hk);
+    handshake(&r, s_opts, sizeof s_opts);
+    tx(&r, true, ISN_C + 1, ISN_S + 1, TCPF_ACK | TCPF_PSH, NULL, 0, "hello", 10);
+    tx(&r, false, ISN_S + 1, ISN_C + 6, TCPF_ACK | TCPF_FIN, NULL, 0, NULL, 10);
+    tx(&r, false, ISN_S + 2, ISN_C + 6, TCPF_ACK | TCPF_RST, NULL, 0, NULL, 10);
+    /* the client's next write was in flight: in the window the server last advertised */
+    tx(&r, true, ISN_C + 6, ISN_S + 2, TCPF_ACK | TCPF_PSH, NULL, 0, " world", 10);
+    /* junk far outside the window (an attacker after its injected reset): left out */
+    tx(&r, true, ISN_C + 0x40000000u, ISN_S + 2, TCPF_ACK | TCPF_PSH, NULL, 0, "JUNK", 10);
+    /* a second reset answering the late write */
+    tx(&r, false, ISN_S + 2, 0, TCPF_RST, NULL, 0, NULL, 10);
+    ck_assert_str_eq(sc.c2s, "hello world");
+    ck_assert_int_eq(count_anomaly(&r.log, WST_AN_DATA_AFTER_RST), 1);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_CLOSE), 0);
+    /* other traffic within the linger keeps it; after it, the close comes */
+    tx_other(&r, RST_LINGER_US / 2);
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_CLOSE), 0);
+    tx_other(&r, RST_LINGER_US);
+    const struct wst_event *cl = evlog_find(&r.log, WST_EV_TCP_CLOSE, 0);
+    ck_assert_ptr_nonnull(cl);
+    ck_assert_int_eq(cl->u.close.how, WST_CLOSE_RST);
+    ck_assert_int_eq(cl->u.close.by, WST_BY_SERVER);
+    ck_assert_uint_eq(cl->u.close.anomalies[WST_AN_DATA_AFTER_RST], 1);
+    ck_assert_str_eq(cl->u.close.history, "ShADfr");
+    rig_free(&r);
+
+    /* data carried by the RST itself is in the stream too */
+    memset(&sc, 0, sizeof sc);
+    rig_init(&r, NULL);
+    wst_set_stream_hooks(r.a, &hk);
+    handshake(&r, s_opts, sizeof s_opts);
+    tx(&r, true, ISN_C + 1, ISN_S + 1, TCPF_ACK | TCPF_RST, NULL, 0, "bye", 10);
+    wst_finish(r.a, NULL);
+    ck_assert_str_eq(sc.c2s, "bye");
+    ck_assert_int_eq(count_anomaly(&r.log, WST_AN_DATA_AFTER_RST), 1);
+    rig_free(&r);
+
+    /* no window seen from the receiver: only data continuing the stream counts */
+    memset(&sc, 0, sizeof sc);
+    rig_init(&r, NULL);
+    wst_set_stream_hooks(r.a, &hk);
+    tx(&r, true, 9000, 7000, TCPF_PSH, NULL, 0, "GET / HTTP/1.1\r\n", 0);
+    tx(&r, false, 7000, 0, TCPF_RST, NULL, 0, NULL, 10);
+    tx(&r, true, 9100, 7000, TCPF_PSH, NULL, 0, "far", 10);
+    tx(&r, true, 9016, 7000, TCPF_PSH, NULL, 0, "\r\n", 10);
+    wst_finish(r.a, NULL);
+    ck_assert_str_eq(sc.c2s, "GET / HTTP/1.1\r\n\r\n");
     rig_free(&r);
 }
 END_TEST
@@ -623,6 +724,7 @@ static Suite *tcp_suite(void)
     tcase_add_test(tc, test_rst);
     tcase_add_test(tc, test_midstream_roles);
     tcase_add_test(tc, test_history);
+    tcase_add_test(tc, test_data_after_rst);
     tcase_add_test(tc, test_port_reuse);
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_max_flows_eviction);
