@@ -79,7 +79,6 @@ enum tlsrec_evkind {
 
 enum tlsrec_keys_why {
     TLSREC_KEYS_CCS,        /* TLS 1.2 ChangeCipherSpec: the pending keys are now current */
-    TLSREC_KEYS_HANDSHAKE,  /* TLS 1.3: handshake traffic keys installed (ServerHello) */
     TLSREC_KEYS_FINISHED,   /* TLS 1.3: application traffic keys after the sender's Finished */
     TLSREC_KEYS_TRIAL,      /* TLS 1.3: application keys taken because a record verified only
                                with them (the Finished could not be read) */
@@ -138,7 +137,9 @@ struct tlsrec_dir {
     uint64_t index;    /* number of the next record */
     bool index_exact;
     struct dynbuf buf; /* a partial record, or the bytes being scanned while resynchronizing */
-    uint8_t *plain;    /* decryption output, TLSREC_MAX_CT12 bytes, allocated on first use */
+    uint8_t *plain;    /* decryption output, TLSREC_MAX_CT12 bytes: allocated on first use
+                          (charged to bud), or the caller's scratch (tlsrec_set_scratch) */
+    bool plain_borrowed;
     struct wst_budget *bud;
     uint64_t skip;     /* ST_SKIP: bytes of a lost record still to pass over */
     /* ST_RESYNC */
@@ -159,6 +160,13 @@ void tlsrec_free(struct tlsrec_dir *d);
  * secret/slen (the traffic secret) allow KeyUpdate. Returns 0 or -1 (libcrypto failure). */
 int tlsrec_set_keys(struct tlsrec_dir *d, uint16_t version, const struct tls_keys *k,
                     enum tls_hash hash, const uint8_t *secret, size_t slen, bool now);
+/* Decrypt into the caller's buffer of TLSREC_MAX_CT12 bytes instead of one allocated per
+ * direction: one analyzer may share a single buffer among all its sessions (the plaintext given
+ * to the callback lives there until the callback returns; do not feed another session from the
+ * callback). NULL goes back to a private buffer. */
+#define TLSREC_SCRATCH_LEN TLSREC_MAX_CT12
+void tlsrec_set_scratch(struct tlsrec_dir *d, uint8_t *scratch);
+
 /* Records are protected from now on (with whatever keys are, or will be, installed). */
 void tlsrec_protect(struct tlsrec_dir *d, uint16_t version);
 /* Pending keys become current (seq 0). */
@@ -227,6 +235,8 @@ struct tls_sess {
 
 void tls_sess_init(struct tls_sess *s, struct wst_budget *bud);
 void tls_sess_free(struct tls_sess *s);
+/* Both directions decrypt into scratch (TLSREC_SCRATCH_LEN bytes, see tlsrec_set_scratch). */
+void tls_sess_set_scratch(struct tls_sess *s, uint8_t *scratch);
 void tls_sess_client_hello(struct tls_sess *s, const uint8_t random[TLS_RANDOM_LEN]);
 /* The ServerHello: random, negotiated version (supported_versions, else legacy_version) and
  * suite. A HelloRetryRequest (RFC 8446 4.1.3's special random) is noted (s->hrr) and

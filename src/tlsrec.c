@@ -176,12 +176,12 @@ void tlsrec_free(struct tlsrec_dir *d)
 {
     cipher_clear(&d->cur);
     cipher_clear(&d->next);
-    if (d->plain) {
+    if (d->plain && !d->plain_borrowed) {
         OPENSSL_cleanse(d->plain, TLSREC_MAX_CT12);
         free(d->plain);
         budget_give(d->bud, TLSREC_MAX_CT12);
-        d->plain = NULL;
     }
+    d->plain = NULL;
     if (d->buf.p)
         OPENSSL_cleanse(d->buf.p, d->buf.cap);
     dynbuf_free(&d->buf);
@@ -199,6 +199,16 @@ int tlsrec_set_keys(struct tlsrec_dir *d, uint16_t version, const struct tls_key
         d->epoch++;
     }
     return 0;
+}
+
+void tlsrec_set_scratch(struct tlsrec_dir *d, uint8_t *scratch)
+{
+    if (d->plain && !d->plain_borrowed) {
+        free(d->plain);
+        budget_give(d->bud, TLSREC_MAX_CT12);
+    }
+    d->plain = scratch;
+    d->plain_borrowed = scratch != NULL;
 }
 
 void tlsrec_protect(struct tlsrec_dir *d, uint16_t version)
@@ -680,6 +690,12 @@ void tls_sess_free(struct tls_sess *s)
     tlsrec_free(&s->dir[TLS_C2S]);
     tlsrec_free(&s->dir[TLS_S2C]);
     OPENSSL_cleanse(s->ap_secret, sizeof s->ap_secret);
+}
+
+void tls_sess_set_scratch(struct tls_sess *s, uint8_t *scratch)
+{
+    tlsrec_set_scratch(&s->dir[TLS_C2S], scratch);
+    tlsrec_set_scratch(&s->dir[TLS_S2C], scratch);
 }
 
 void tls_sess_client_hello(struct tls_sess *s, const uint8_t random[TLS_RANDOM_LEN])

@@ -122,7 +122,9 @@ static void run_cb(void *user, const struct tlsrec_ev *ev)
         }
         break;
     case TLSREC_EV_KEYS:
-        tr_add(&r->t, "%d keys why=%d ep=%u\n", d, (int)ev->keys_why, ev->epoch);
+        static const char *const why[] = {"ccs", "finished", "trial", "key_update"};
+        REQUIRE((unsigned)ev->keys_why < 4);
+        tr_add(&r->t, "%d keys why=%s ep=%u\n", d, why[ev->keys_why], ev->epoch);
         if (ev->keys_why == TLSREC_KEYS_KEY_UPDATE)
             r->n_keyupd[d]++;
         break;
@@ -338,7 +340,7 @@ START_TEST(rfc8448_session)
     ck_assert_int_eq(r.n_kind[TLS_C2S][TLSREC_EV_KEYS], 1);
     ck_assert_uint_eq(r.applen[TLS_S2C], 50);
     ck_assert_uint_eq(r.applen[TLS_C2S], 50);
-    ck_assert_ptr_nonnull(strstr(t0, "1 keys why=2 ep=2\n")); /* after the server Finished */
+    ck_assert_ptr_nonnull(strstr(t0, "1 keys why=finished ep=2\n")); /* after the server Finished */
     ck_assert_ptr_nonnull(strstr(t0, "1 rec st=1 type=23 len=50 idx=3 seq=1 ep=2 off="));
     for (int i = 0; i < 50; i++)
         ck_assert_uint_eq(r.app[TLS_C2S][i], i);
@@ -368,7 +370,7 @@ START_TEST(rfc8448_partial_and_wrong_keys)
     ck_assert_int_eq(r.n_status[TLS_S2C][TLSREC_DECRYPTED], 2);
     ck_assert_int_eq(r.n_status[TLS_C2S][TLSREC_NO_KEY], 1);
     ck_assert_int_eq(r.n_status[TLS_C2S][TLSREC_DECRYPTED], 1);
-    ck_assert_ptr_nonnull(strstr(r.t.s, "1 keys why=3"));
+    ck_assert_ptr_nonnull(strstr(r.t.s, "1 keys why=trial"));
     ck_assert_uint_eq(r.applen[TLS_S2C], 50);
     run_free(&r);
     /* only the handshake secrets: the flight and the client Finished decrypt, the rest not */
@@ -468,9 +470,13 @@ static const struct vec vecs[] = {
 /* Feed the ClientHello, then the server's stream, then the rest of the client's (each in
  * chunks, or the server's split at cut): the order a capture gives them in, as far as keys
  * matter. */
+static uint8_t *vec_scratch; /* when set, the session decrypts there */
+
 static void vec_run(const struct vec *v, struct run *r, size_t chunk, size_t cut)
 {
     run_init(r, v->keylog, v->cr, v->sr, v->version, v->suite);
+    if (vec_scratch)
+        tls_sess_set_scratch(&r->s, vec_scratch);
     size_t ch = rec_len(v->c2s);
     feed(r, TLS_C2S, v->c2s, ch, chunk);
     if (cut)
@@ -501,13 +507,13 @@ static void vec_check(const struct vec *v, const struct run *r)
     ck_assert_int_eq(r->n_keyupd[TLS_S2C], v->key_updates_s2c);
     ck_assert_int_ge(r->n_alert[TLS_C2S], 1); /* close_notify */
     /* keys change where the protocol says, never by trial on a clean capture */
-    ck_assert_ptr_null(strstr(r->t.s, "why=3"));
+    ck_assert_ptr_null(strstr(r->t.s, "why=trial"));
     if (v->version == TLS_VERSION_13) {
-        ck_assert_ptr_nonnull(strstr(r->t.s, "0 keys why=2"));
-        ck_assert_ptr_nonnull(strstr(r->t.s, "1 keys why=2"));
+        ck_assert_ptr_nonnull(strstr(r->t.s, "0 keys why=finished"));
+        ck_assert_ptr_nonnull(strstr(r->t.s, "1 keys why=finished"));
     } else {
-        ck_assert_ptr_nonnull(strstr(r->t.s, "0 keys why=0"));
-        ck_assert_ptr_nonnull(strstr(r->t.s, "1 keys why=0"));
+        ck_assert_ptr_nonnull(strstr(r->t.s, "0 keys why=ccs"));
+        ck_assert_ptr_nonnull(strstr(r->t.s, "1 keys why=ccs"));
     }
     /* every byte accounted for */
     ck_assert_uint_eq(r->s.dir[TLS_C2S].off, v->c2s_len);
@@ -528,6 +534,15 @@ START_TEST(tshark_vectors)
             ck_assert_str_eq(r.t.s, t0);
             run_free(&r);
         }
+        /* the same with a caller's scratch buffer */
+        vec_scratch = malloc(TLSREC_SCRATCH_LEN);
+        vec_run(&vecs[i], &r, 0, 0);
+        vec_check(&vecs[i], &r);
+        ck_assert_str_eq(r.t.s, t0);
+        ck_assert_ptr_eq(r.s.dir[TLS_S2C].plain, vec_scratch);
+        run_free(&r);
+        free(vec_scratch);
+        vec_scratch = NULL;
         free(t0);
     }
 }
