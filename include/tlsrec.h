@@ -50,6 +50,14 @@
 #define TLS_CT_APPLICATION_DATA 23
 #define TLS_CT_HEARTBEAT 24
 
+/* Alerts (RFC 8446 6, RFC 5246 7.2): a record of type TLS_CT_ALERT holds level (1 warning,
+ * 2 fatal) and description. The IANA name of a description ("close_notify",
+ * "bad_record_mac", ...), or NULL when unknown (print the number then). */
+#define TLS_ALERT_WARNING 1
+#define TLS_ALERT_FATAL 2
+#define TLS_ALERT_CLOSE_NOTIFY 0
+const char *tls_alert_name(unsigned desc);
+
 /* Handshake message types the session follows (RFC 8446 4). */
 #define TLS_HS_FINISHED 20
 #define TLS_HS_KEY_UPDATE 24

@@ -647,6 +647,57 @@ void tlsrec_gap(struct tlsrec_dir *d, uint64_t len, tlsrec_fn fn, void *user)
     fn(user, &ev);
 }
 
+/* ---- alerts -------------------------------------------------------------------------------- */
+
+static const struct {
+    uint8_t desc;
+    const char *name;
+} alert_names[] = {
+    {0, "close_notify"},
+    {10, "unexpected_message"},
+    {20, "bad_record_mac"},
+    {21, "decryption_failed"},
+    {22, "record_overflow"},
+    {30, "decompression_failure"},
+    {40, "handshake_failure"},
+    {41, "no_certificate"},
+    {42, "bad_certificate"},
+    {43, "unsupported_certificate"},
+    {44, "certificate_revoked"},
+    {45, "certificate_expired"},
+    {46, "certificate_unknown"},
+    {47, "illegal_parameter"},
+    {48, "unknown_ca"},
+    {49, "access_denied"},
+    {50, "decode_error"},
+    {51, "decrypt_error"},
+    {60, "export_restriction"},
+    {70, "protocol_version"},
+    {71, "insufficient_security"},
+    {80, "internal_error"},
+    {86, "inappropriate_fallback"},
+    {90, "user_canceled"},
+    {100, "no_renegotiation"},
+    {109, "missing_extension"},
+    {110, "unsupported_extension"},
+    {111, "certificate_unobtainable"},
+    {112, "unrecognized_name"},
+    {113, "bad_certificate_status_response"},
+    {114, "bad_certificate_hash_value"},
+    {115, "unknown_psk_identity"},
+    {116, "certificate_required"},
+    {120, "no_application_protocol"},
+    {121, "ech_required"},
+};
+
+const char *tls_alert_name(unsigned desc)
+{
+    for (size_t i = 0; i < sizeof alert_names / sizeof alert_names[0]; i++)
+        if (alert_names[i].desc == desc)
+            return alert_names[i].name;
+    return NULL;
+}
+
 /* ---- session ------------------------------------------------------------------------------- */
 
 /* SHA-256("HelloRetryRequest"), the ServerHello.random of a HelloRetryRequest (RFC 8446 4.1.3) */

@@ -107,8 +107,11 @@ static void run_cb(void *user, const struct tlsrec_ev *ev)
             memcpy(r->hs[d] + r->hslen[d], ev->data, ev->len);
             r->hslen[d] += ev->len;
         }
-        if (ev->status == TLSREC_DECRYPTED && ev->type == TLS_CT_ALERT)
+        if (ev->status == TLSREC_DECRYPTED && ev->type == TLS_CT_ALERT) {
+            REQUIRE(ev->len == 2);
+            tr_add(&r->t, "%d alert %d %s\n", d, ev->data[0], tls_alert_name(ev->data[1]));
             r->n_alert[d]++;
+        }
         if (ev->status == TLSREC_PLAIN && ev->type == TLS_CT_HANDSHAKE && ev->len > 0) {
             if (d == TLS_C2S && ev->data[0] == 1 && !r->saw_ch) {
                 r->saw_ch = true;
@@ -505,7 +508,8 @@ static void vec_check(const struct vec *v, const struct run *r)
                   "%s: server data differs from tshark's", v->name);
     ck_assert_int_eq(r->n_keyupd[TLS_C2S], v->key_updates_c2s);
     ck_assert_int_eq(r->n_keyupd[TLS_S2C], v->key_updates_s2c);
-    ck_assert_int_ge(r->n_alert[TLS_C2S], 1); /* close_notify */
+    ck_assert_int_ge(r->n_alert[TLS_C2S], 1);
+    ck_assert_ptr_nonnull(strstr(r->t.s, "0 alert 1 close_notify\n"));
     /* keys change where the protocol says, never by trial on a clean capture */
     ck_assert_ptr_null(strstr(r->t.s, "why=trial"));
     if (v->version == TLS_VERSION_13) {
@@ -883,6 +887,18 @@ START_TEST(random_input)
 }
 END_TEST
 
+START_TEST(alert_names)
+{
+    ck_assert_str_eq(tls_alert_name(0), "close_notify");
+    ck_assert_str_eq(tls_alert_name(20), "bad_record_mac");
+    ck_assert_str_eq(tls_alert_name(40), "handshake_failure");
+    ck_assert_str_eq(tls_alert_name(120), "no_application_protocol");
+    ck_assert_ptr_null(tls_alert_name(1));
+    ck_assert_ptr_null(tls_alert_name(255));
+    ck_assert_ptr_null(tls_alert_name(1000));
+}
+END_TEST
+
 static Suite *tlsrec_suite(void)
 {
     Suite *s = suite_create("tlsrec");
@@ -901,6 +917,7 @@ static Suite *tlsrec_suite(void)
     tcase_add_test(tc, bad_lengths);
     tcase_add_test(tc, corrupted_record);
     tcase_add_test(tc, random_input);
+    tcase_add_test(tc, alert_names);
     suite_add_tcase(s, tc);
     return s;
 }
