@@ -42,6 +42,11 @@
 #define TLSREC_RESYNC_TRIES 1024
 #define TLSREC_RESYNC_SEQS 64
 #define TLSREC_RESYNC_SCAN (1u << 20)
+/* A record whose tag does not verify does not advance the sequence number for certain: the
+ * next record is tried at the expected number and, after n such records, at up to
+ * min(n, TLSREC_FAIL_SEQS) numbers after it (a foreign record such as TLS 1.3's EndOfEarlyData
+ * under the early keys takes none; an altered one takes one). */
+#define TLSREC_FAIL_SEQS 4
 
 /* Content types (RFC 8446 5.1). */
 #define TLS_CT_CHANGE_CIPHER_SPEC 20
@@ -150,6 +155,7 @@ struct tlsrec_dir {
     bool plain_borrowed;
     struct wst_budget *bud;
     uint64_t skip;     /* ST_SKIP: bytes of a lost record still to pass over */
+    unsigned fails;    /* records that did not verify since the last one that did (capped) */
     /* ST_RESYNC */
     uint64_t unknown;  /* stream bytes of whole records lost since the last known boundary */
     uint64_t scanned;  /* bytes passed over while scanning */

@@ -219,6 +219,7 @@ void tlsrec_protect(struct tlsrec_dir *d, uint16_t version)
 
 void tlsrec_activate_next(struct tlsrec_dir *d)
 {
+    d->fails = 0;
     cipher_clear(&d->cur);
     d->cur = d->next;
     memset(&d->next, 0, sizeof d->next);
@@ -238,8 +239,10 @@ int tlsrec_key_update(struct tlsrec_dir *d)
     if (tls13_next_secret(c->hash, c->secret, c->slen, next) == 0 &&
         tls13_traffic_keys(&s, next, c->slen, &k) == 0)
         rc = tlsrec_set_keys(d, TLS_VERSION_13, &k, c->hash, next, c->slen, true);
-    if (rc == 0)
+    if (rc == 0) {
         d->cur.seq = 0;
+        d->fails = 0;
+    }
     OPENSSL_cleanse(next, sizeof next);
     OPENSSL_cleanse(&k, sizeof k);
     return rc;
@@ -323,9 +326,28 @@ static void process_record(struct tlsrec_dir *d, const uint8_t *rec, size_t rlen
         size_t olen = 0;
         uint8_t type = rec[0];
         enum tlsrec_status st = TLSREC_NO_KEY;
-        uint64_t seq = d->cur.seq++; /* counted with or without keys */
-        if (out && d->cur.set)
-            st = rec_open(&d->cur, rec, rlen, seq, out, &olen, &type);
+        uint64_t seq = d->cur.seq;
+        if (out && d->cur.set) {
+            /* after records that did not verify (a record under other keys, such as TLS 1.3's
+             * EndOfEarlyData, or an altered one), the next may be at any of the following
+             * TLSREC_FAIL_SEQS sequence numbers */
+            unsigned k = 0;
+            for (; k <= d->fails; k++) {
+                st = rec_open(&d->cur, rec, rlen, seq + k, out, &olen, &type);
+                if (st != TLSREC_BAD_TAG)
+                    break;
+            }
+            if (st == TLSREC_BAD_TAG) {
+                if (d->fails < TLSREC_FAIL_SEQS)
+                    d->fails++;
+            } else {
+                seq += k;
+                d->cur.seq = seq + 1;
+                d->fails = 0;
+            }
+        } else {
+            d->cur.seq++; /* counted without keys too, for keys that come later */
+        }
         if (out && st != TLSREC_DECRYPTED && d->next.set) {
             uint8_t t2 = rec[0];
             size_t o2 = 0;
