@@ -95,7 +95,8 @@ enum tlsrec_keys_why {
     TLSREC_KEYS_FINISHED,   /* TLS 1.3: application traffic keys after the sender's Finished */
     TLSREC_KEYS_TRIAL,      /* TLS 1.3: application keys taken because a record verified only
                                with them (the Finished could not be read) */
-    TLSREC_KEYS_KEY_UPDATE, /* TLS 1.3: next generation after a KeyUpdate message */
+    TLSREC_KEYS_KEY_UPDATE, /* TLS 1.3: next generation after a KeyUpdate message (or, after a
+                               gap, because the next record verified only with it) */
 };
 
 struct tlsrec_ev {
@@ -145,6 +146,7 @@ struct tlsrec_dir {
     uint16_t version;  /* 0 until known; TLS_VERSION_12/13 decides record formats and limits */
     bool protect;      /* records are protected from now on (1.2: after CCS; 1.3: after SH) */
     struct tlsrec_cipher cur, next;
+    struct tlsrec_cipher upd; /* while resynchronizing: cur's next generation (TLS 1.3) */
     uint32_t epoch;
     uint64_t off;      /* stream offset of the next byte the record layer has not consumed */
     uint64_t index;    /* number of the next record */
@@ -196,7 +198,9 @@ size_t tlsrec_feed(struct tlsrec_dir *d, const uint8_t *buf, size_t len, tlsrec_
  * the layer scans for the next record start. With keys, a candidate is accepted only when its
  * AEAD tag verifies for a sequence number within the bounds the byte count allows (whole records
  * of 5 + 17 .. 5 + max bytes each), trying at most TLSREC_RESYNC_SEQS numbers per candidate and
- * TLSREC_RESYNC_TRIES in all; TLS 1.2 GCM tries the record's explicit nonce first. Without
+ * TLSREC_RESYNC_TRIES in all; TLS 1.2 GCM tries the record's explicit nonce first. The keys
+ * tried: the current ones, the pending ones (TLS 1.3 Finished lost) and the current ones' next
+ * generation (TLS 1.3 KeyUpdate lost; one generation). Without
  * keys, a candidate is accepted when the next record's header follows it consistently. */
 void tlsrec_gap(struct tlsrec_dir *d, uint64_t len, tlsrec_fn fn, void *user);
 

@@ -176,6 +176,7 @@ void tlsrec_free(struct tlsrec_dir *d)
 {
     cipher_clear(&d->cur);
     cipher_clear(&d->next);
+    cipher_clear(&d->upd);
     if (d->plain && !d->plain_borrowed) {
         OPENSSL_cleanse(d->plain, TLSREC_MAX_CT12);
         free(d->plain);
@@ -404,18 +405,31 @@ static void start_resync(struct tlsrec_dir *d, uint64_t unknown)
     d->tries = 0;
     d->seq_base = d->cur.seq;
     d->index_exact = false;
+    /* TLS 1.3: a KeyUpdate may have been lost in the gap; the next generation is a candidate */
+    cipher_clear(&d->upd);
+    const struct tlsrec_cipher *c = &d->cur;
+    if (c->set && c->version == TLS_VERSION_13 && c->slen == tls_hash_len(c->hash)) {
+        uint8_t next[TLS_SECRET_MAX];
+        struct tls_keys k;
+        struct tls_suite su = {0, NULL, TLS_VERSION_13, c->k.aead, c->hash, c->k.key_len, NULL};
+        if (tls13_next_secret(c->hash, c->secret, c->slen, next) == 0 &&
+            tls13_traffic_keys(&su, next, c->slen, &k) == 0)
+            cipher_setup(&d->upd, TLS_VERSION_13, &k, c->hash, next, c->slen);
+        OPENSSL_cleanse(next, sizeof next);
+        OPENSSL_cleanse(&k, sizeof k);
+    }
 }
 
 /* Try the candidate record h[0..rlen) at the sequence numbers its position allows. Returns
- * true with *which (0 cur, 1 next) and *seq on success. */
+ * true with *which (0 cur, 1 next, 2 the next generation after a KeyUpdate) and *seq. */
 static bool try_candidate(struct tlsrec_dir *d, const uint8_t *h, size_t rlen, uint64_t unk,
                           int *which, uint64_t *seq)
 {
     uint8_t *out = plain_buf(d);
     if (!out)
         return false;
-    for (int w = 0; w < 2; w++) {
-        struct tlsrec_cipher *c = w ? &d->next : &d->cur;
+    for (int w = 0; w < 3; w++) {
+        struct tlsrec_cipher *c = w == 0 ? &d->cur : w == 1 ? &d->next : &d->upd;
         if (!c->set || rlen - TLSREC_HDR < min_body(c))
             continue;
         if (c->version == TLS_VERSION_13 && h[0] != TLS_CT_APPLICATION_DATA)
@@ -478,7 +492,13 @@ static void resync_run(struct tlsrec_dir *d, tlsrec_fn fn, void *user)
         bool ok = false;
         int which = 0;
         uint64_t seq = 0;
-        if (keyed && is_protected(d, h[0])) {
+        bool prot = keyed && is_protected(d, h[0]);
+        if (keyed && !prot) {
+            /* with keys, only a record whose tag verifies is accepted */
+            i++;
+            continue;
+        }
+        if (prot) {
             if (avail < TLSREC_HDR + len)
                 break;
             ok = try_candidate(d, h, TLSREC_HDR + len, d->unknown + i, &which, &seq);
@@ -495,16 +515,26 @@ static void resync_run(struct tlsrec_dir *d, tlsrec_fn fn, void *user)
         d->off += i;
         d->scanned += i;
         dynbuf_consume(&d->buf, i);
-        if (keyed && is_protected(d, h[0])) {
+        if (prot) { /* (h moved with the buffer: decided before) */
             if (which == 1) {
                 tlsrec_activate_next(d);
                 emit_keys(d, TLSREC_KEYS_TRIAL, fn, user);
+            } else if (which == 2) {
+                cipher_clear(&d->cur);
+                d->cur = d->upd;
+                memset(&d->upd, 0, sizeof d->upd);
+                d->fails = 0;
+                d->epoch++;
+                emit_keys(d, TLSREC_KEYS_KEY_UPDATE, fn, user);
             }
-            d->index += seq - (which ? 0 : d->seq_base);
+            /* records lost: by sequence number; under new keys a lower bound (the KeyUpdate
+             * record itself was one more under the old keys) */
+            d->index += seq - (which ? 0 : d->seq_base) + (which == 2);
             d->index_exact = which == 0;
             d->cur.seq = seq;
         }
         d->st = TLSREC_ST_FRAMING;
+        cipher_clear(&d->upd);
         d->n_resync++;
         ev_init(d, &ev, TLSREC_EV_RESYNC);
         ev.seq = d->cur.seq;

@@ -705,6 +705,41 @@ START_TEST(gap_across_records)
 }
 END_TEST
 
+/* TLS 1.3: a gap that swallows the server's KeyUpdate: the record after the gap verifies only
+ * with the next generation of keys, which is taken; the rest decrypts. */
+START_TEST(gap_over_key_update)
+{
+    for (size_t w = 3; w < NVEC; w++) {
+        const struct vec *v = &vecs[w];
+        size_t all[65];
+        records_of(v->s2c, v->s2c_len, all);
+        struct run r;
+        vec_run(v, &r, 0, 0);
+        int ku = -1; /* the record after which the epoch changes by a KeyUpdate */
+        for (int i = 0; i + 1 < r.nrec[TLS_S2C]; i++)
+            if (r.rec_type[TLS_S2C][i] == TLS_CT_HANDSHAKE &&
+                r.rec_epoch[TLS_S2C][i + 1] == r.rec_epoch[TLS_S2C][i] + 1 &&
+                r.rec_status[TLS_S2C][i] == TLSREC_DECRYPTED && i > 6)
+                ku = i;
+        REQUIRE(ku > 0 && ku + 2 < r.nrec[TLS_S2C]);
+        run_free(&r);
+        /* from inside the KeyUpdate record into the record after it */
+        gap_run(v, &r, all[ku] + 2, all[ku + 1] + 3);
+        ck_assert_msg(r.n_kind[TLS_S2C][TLSREC_EV_RESYNC] == 1 &&
+                          r.n_status[TLS_S2C][TLSREC_BAD_TAG] == 0,
+                      "%s:\n%s", v->name, r.t.s);
+        ck_assert_int_eq(r.n_keyupd[TLS_S2C], 1);
+        ck_assert_uint_lt(r.applen[TLS_S2C], v->s2c_plain_len);
+        ck_assert(prefix_suffix(r.app[TLS_S2C], r.applen[TLS_S2C], v->s2c_plain,
+                                v->s2c_plain_len));
+        char want[64];
+        snprintf(want, sizeof want, "1 resync idx=%d", ku + 2);
+        ck_assert_msg(strstr(r.t.s, want) != NULL, "%s: %s in\n%s", v->name, want, r.t.s);
+        run_free(&r);
+    }
+}
+END_TEST
+
 /* Without keys the layer still frames records after a gap, by two consistent headers. */
 START_TEST(gap_without_keys)
 {
@@ -942,6 +977,7 @@ static Suite *tlsrec_suite(void)
     tcase_add_loop_test(tc, tshark_vectors_every_split, 0, (int)NVEC);
     tcase_add_test(tc, gap_inside_one_record);
     tcase_add_test(tc, gap_across_records);
+    tcase_add_test(tc, gap_over_key_update);
     tcase_add_test(tc, gap_without_keys);
     tcase_add_test(tc, gap_then_garbage);
     tcase_add_test(tc, bad_lengths);
