@@ -12,10 +12,13 @@
  *   st = tls_sess_keys(&s, keylog);                       -- again after the key log grew
  *   tls_sess_feed(&s, TLS_C2S or TLS_S2C, bytes, n, fn, user) / tls_sess_gap(...)
  *       -> fn(user, ev) for each record (plaintext, type, record number, stream offset of its
- *          last byte), key change, gap, resynchronization or loss of framing.
- * The ClientHello/ServerHello bytes themselves arrive as TLSREC_PLAIN handshake records; the
- * caller parses them (sniff.c style) and calls the two hello functions from its callback,
- * before the next record is framed, so the keys are in place when the protected records come.
+ *          last byte), each complete handshake message (TLSREC_EV_HANDSHAKE), key change, gap,
+ *          resynchronization or loss of framing.
+ * The ClientHello and ServerHello arrive as TLSREC_EV_HANDSHAKE events (reassembled across
+ * records); the caller parses them (sniff.c style) and calls the two hello functions and
+ * tls_sess_keys from its callback, before the next record is framed, so the keys are in place
+ * when the protected records come. EncryptedExtensions (ALPN), NewSessionTicket, KeyUpdate and
+ * alerts come the same way, decrypted.
  */
 #ifndef WSTAP_TLSREC_H
 #define WSTAP_TLSREC_H
@@ -88,6 +91,9 @@ enum tlsrec_evkind {
     TLSREC_EV_LOST,     /* framing could not be found again: the rest of the direction is
                            ignored (bounded trials exhausted, or not TLS) */
     TLSREC_EV_BAD_HEADER, /* a record header that is not TLS or too long (resync follows) */
+    TLSREC_EV_HANDSHAKE,  /* tls_sess only: one complete handshake message (hs_type; data/len
+                             its body, at most TLS_HS_MSG_MAX bytes of hs_len), after the
+                             record that completed it */
 };
 
 enum tlsrec_keys_why {
@@ -121,6 +127,10 @@ struct tlsrec_ev {
     uint64_t skipped;
     /* TLSREC_EV_LOST, TLSREC_EV_BAD_HEADER */
     const char *why;
+    /* TLSREC_EV_HANDSHAKE */
+    uint8_t hs_type;   /* 1 ClientHello, 2 ServerHello, 8 EncryptedExtensions, 20 Finished... */
+    uint32_t hs_len;   /* the message's declared body length */
+    bool hs_truncated; /* only the first len bytes were kept (cap or memory budget) */
 };
 
 typedef void (*tlsrec_fn)(void *user, const struct tlsrec_ev *ev);
@@ -224,14 +234,18 @@ enum tls_keystat {
 
 const char *tls_keystat_str(enum tls_keystat st);
 
-/* Follows the handshake messages inside decrypted (or plain) handshake records of one
- * direction without buffering them: header bytes, then the body length left. */
+/* Handshake messages of one direction, reassembled across records from plain and decrypted
+ * handshake records. Bodies longer than TLS_HS_MSG_MAX (certificate chains) are followed to
+ * their end but handed over truncated. */
+#define TLS_HS_MSG_MAX 65536
 struct tls_hsframe {
     uint8_t hdr[4];
     uint8_t nhdr;
-    uint32_t left;
     uint8_t type;
-    bool finished; /* a Finished ended in the current record */
+    uint32_t msglen;
+    uint32_t left;
+    struct dynbuf msg; /* the body so far (charged to the budget) */
+    bool finished;     /* a Finished ended in the current record */
     bool key_update;
 };
 

@@ -786,12 +786,21 @@ void tls_sess_init(struct tls_sess *s, struct wst_budget *bud)
     memset(s, 0, sizeof *s);
     tlsrec_init(&s->dir[TLS_C2S], TLS_C2S, bud);
     tlsrec_init(&s->dir[TLS_S2C], TLS_S2C, bud);
+    for (int i = 0; i < 2; i++) {
+        dynbuf_init(&s->hs[i].msg, TLS_HS_MSG_MAX);
+        s->hs[i].msg.bud = bud;
+    }
 }
 
 void tls_sess_free(struct tls_sess *s)
 {
     tlsrec_free(&s->dir[TLS_C2S]);
     tlsrec_free(&s->dir[TLS_S2C]);
+    for (int i = 0; i < 2; i++) {
+        if (s->hs[i].msg.p)
+            OPENSSL_cleanse(s->hs[i].msg.p, s->hs[i].msg.cap);
+        dynbuf_free(&s->hs[i].msg);
+    }
     OPENSSL_cleanse(s->ap_secret, sizeof s->ap_secret);
 }
 
@@ -906,30 +915,58 @@ enum tls_keystat tls_sess_keys(struct tls_sess *s, const struct keylog *kl)
     return s->keystat;
 }
 
-/* Follow handshake messages through one record's plaintext (TLS 1.3 key changes). */
-static void hs_scan(struct tls_hsframe *f, const uint8_t *p, size_t n)
+static void hs_reset(struct tls_hsframe *f)
+{
+    f->nhdr = 0;
+    f->left = 0;
+    f->finished = f->key_update = false;
+    dynbuf_reset(&f->msg);
+}
+
+/* One complete handshake message: note key changes, hand it to the caller. */
+static void hs_done(struct tls_sess *s, struct tlsrec_dir *d, struct tls_hsframe *f)
+{
+    if (f->type == TLS_HS_FINISHED)
+        f->finished = true;
+    else if (f->type == TLS_HS_KEY_UPDATE)
+        f->key_update = true;
+    struct tlsrec_ev ev;
+    ev_init(d, &ev, TLSREC_EV_HANDSHAKE);
+    ev.hs_type = f->type;
+    ev.hs_len = f->msglen;
+    ev.data = f->msg.p;
+    ev.len = f->msg.len;
+    ev.hs_truncated = f->msg.len < f->msglen;
+    s->fn(s->user, &ev);
+    f->nhdr = 0;
+    dynbuf_reset(&f->msg);
+}
+
+/* Follow handshake messages through one record's plaintext: reassemble them (up to
+ * TLS_HS_MSG_MAX bytes each) and note Finished and KeyUpdate for the key changes. */
+static void hs_scan(struct tls_sess *s, struct tlsrec_dir *d, struct tls_hsframe *f,
+                    const uint8_t *p, size_t n)
 {
     struct rd r = rd_make(p, n);
     f->finished = f->key_update = false;
     while (rd_left(&r)) {
-        if (f->left == 0 && f->nhdr < 4) {
+        if (f->nhdr < 4) {
             f->hdr[f->nhdr++] = rd_u8(&r);
             if (f->nhdr < 4)
                 continue;
             f->type = f->hdr[0];
-            f->left = (uint32_t)f->hdr[1] << 16 | (uint32_t)f->hdr[2] << 8 | f->hdr[3];
+            f->msglen = (uint32_t)f->hdr[1] << 16 | (uint32_t)f->hdr[2] << 8 | f->hdr[3];
+            f->left = f->msglen;
         } else {
             size_t k = rd_left(&r) < f->left ? rd_left(&r) : f->left;
-            rd_skip(&r, k);
+            const uint8_t *q = rd_ptr(&r, k);
+            size_t room = f->msg.max - f->msg.len;
+            if (room && dynbuf_add(&f->msg, q, k < room ? k : room) != 0)
+                f->msg.max = f->msg.len; /* refused: keep what we have, report truncated */
             f->left -= (uint32_t)k;
         }
-        if (f->nhdr == 4 && f->left == 0) {
-            if (f->type == TLS_HS_FINISHED)
-                f->finished = true;
-            else if (f->type == TLS_HS_KEY_UPDATE)
-                f->key_update = true;
-            f->nhdr = 0;
-        }
+        if (f->nhdr == 4 && f->left == 0)
+            hs_done(s, d, f);
     }
 }
 
@@ -940,12 +977,16 @@ static void sess_cb(void *user, const struct tlsrec_ev *ev)
     struct tls_hsframe *f = &s->hs[ev->dir];
     bool hs = ev->kind == TLSREC_EV_RECORD && ev->type == TLS_CT_HANDSHAKE &&
               (ev->status == TLSREC_PLAIN || ev->status == TLSREC_DECRYPTED);
-    if (hs)
-        hs_scan(f, ev->data, ev->len);
-    if (ev->kind == TLSREC_EV_GAP || ev->kind == TLSREC_EV_RESYNC)
-        memset(f, 0, sizeof *f);
+    /* a message cannot be followed across records that were lost or not read */
+    if (ev->kind == TLSREC_EV_GAP || ev->kind == TLSREC_EV_RESYNC ||
+        (ev->kind == TLSREC_EV_RECORD && ev->status != TLSREC_PLAIN &&
+         ev->status != TLSREC_DECRYPTED))
+        hs_reset(f);
     s->fn(s->user, ev);
-    if (!hs || s->version != TLS_VERSION_13 || ev->status != TLSREC_DECRYPTED)
+    if (!hs)
+        return;
+    hs_scan(s, d, f, ev->data, ev->len);
+    if (s->version != TLS_VERSION_13 || ev->status != TLSREC_DECRYPTED)
         return;
     /* TLS 1.3 key changes happen at record boundaries (RFC 8446 5.1) */
     if (f->finished && d->next.set) {

@@ -63,10 +63,14 @@ struct run {
     uint8_t hs[2][4096]; /* decrypted handshake bytes (S2C flight etc.) */
     size_t hslen[2];
     int n_status[2][5];
-    int n_kind[2][6];
+    int n_kind[2][7];
+    int n_hs[2][32]; /* handshake messages by type (types >= 31 counted at 31) */
     int n_keyupd[2];
     int n_alert[2];
     bool saw_ch, saw_sh;
+    bool lenient; /* mutated input: the hellos need not carry the expected randoms */
+    uint8_t ee[256]; /* the server's EncryptedExtensions body */
+    size_t eelen;
     /* every record of each direction: status, inner type, epoch */
     int nrec[2];
     uint8_t rec_status[2][128], rec_type[2][128];
@@ -112,25 +116,37 @@ static void run_cb(void *user, const struct tlsrec_ev *ev)
             tr_add(&r->t, "%d alert %d %s\n", d, ev->data[0], tls_alert_name(ev->data[1]));
             r->n_alert[d]++;
         }
-        if (ev->status == TLSREC_PLAIN && ev->type == TLS_CT_HANDSHAKE && ev->len > 0) {
-            if (d == TLS_C2S && ev->data[0] == 1 && !r->saw_ch) {
-                r->saw_ch = true;
-                tls_sess_client_hello(&r->s, r->cr);
-            }
-            if (d == TLS_S2C && ev->data[0] == 2 && !r->saw_sh) {
-                r->saw_sh = true;
-                REQUIRE(tls_sess_server_hello(&r->s, r->sr, r->version, r->suite));
-                r->keystat = tls_sess_keys(&r->s, &r->kl);
-            }
+        break;
+    case TLSREC_EV_HANDSHAKE:
+        tr_add(&r->t, "%d hs type=%d len=%zu/%u%s\n", d, ev->hs_type, ev->len, ev->hs_len,
+               ev->hs_truncated ? " truncated" : "");
+        REQUIRE(ev->len == ev->hs_len || (ev->hs_truncated && ev->len < ev->hs_len));
+        r->n_hs[d][ev->hs_type < 31 ? ev->hs_type : 31]++;
+        if (d == TLS_C2S && ev->hs_type == 1 && !r->saw_ch) {
+            /* the reassembled ClientHello carries the random tshark saw */
+            REQUIRE(r->lenient || (ev->len >= 34 && memcmp(ev->data + 2, r->cr, 32) == 0));
+            r->saw_ch = true;
+            tls_sess_client_hello(&r->s, r->cr);
+        }
+        if (d == TLS_S2C && ev->hs_type == 2 && !r->saw_sh) {
+            REQUIRE(r->lenient || (ev->len >= 34 && memcmp(ev->data + 2, r->sr, 32) == 0));
+            r->saw_sh = true;
+            REQUIRE(tls_sess_server_hello(&r->s, r->sr, r->version, r->suite));
+            r->keystat = tls_sess_keys(&r->s, &r->kl);
+        }
+        if (d == TLS_S2C && ev->hs_type == 8 && ev->len <= sizeof r->ee) {
+            memcpy(r->ee, ev->data, ev->len);
+            r->eelen = ev->len;
         }
         break;
-    case TLSREC_EV_KEYS:
+    case TLSREC_EV_KEYS: {
         static const char *const why[] = {"ccs", "finished", "trial", "key_update"};
         REQUIRE((unsigned)ev->keys_why < 4);
         tr_add(&r->t, "%d keys why=%s ep=%u\n", d, why[ev->keys_why], ev->epoch);
         if (ev->keys_why == TLSREC_KEYS_KEY_UPDATE)
             r->n_keyupd[d]++;
         break;
+    }
     case TLSREC_EV_GAP:
         tr_add(&r->t, "%d gap len=%llu idx=%llu off=%llu\n", d, (unsigned long long)ev->gap_len,
                (unsigned long long)ev->index, (unsigned long long)ev->end_off);
@@ -347,6 +363,17 @@ START_TEST(rfc8448_session)
     ck_assert_ptr_nonnull(strstr(t0, "1 rec st=1 type=23 len=50 idx=3 seq=1 ep=2 off="));
     for (int i = 0; i < 50; i++)
         ck_assert_uint_eq(r.app[TLS_C2S][i], i);
+    /* the handshake messages, reassembled from the decrypted flight */
+    uint8_t want[64];
+    size_t w = hexd(R8448_EE, want, sizeof want);
+    ck_assert_uint_eq(r.eelen, w - 4);
+    ck_assert_mem_eq(r.ee, want + 4, w - 4);
+    ck_assert_ptr_nonnull(strstr(t0, "1 hs type=2 len=86/86\n"));
+    ck_assert_ptr_nonnull(strstr(t0, "1 hs type=11 len=441/441\n"));
+    ck_assert_ptr_nonnull(strstr(t0, "1 hs type=15 len=132/132\n"));
+    ck_assert_ptr_nonnull(strstr(t0, "1 hs type=20 len=32/32\n"));
+    ck_assert_ptr_nonnull(strstr(t0, "1 hs type=4 len=201/201\n"));
+    ck_assert_ptr_nonnull(strstr(t0, "0 hs type=20 len=32/32\n"));
     run_free(&r);
     /* every split point, and one byte at a time: the same transcript */
     for (size_t cut = 0; cut <= r8448_s2c_len; cut++) {
@@ -510,6 +537,16 @@ static void vec_check(const struct vec *v, const struct run *r)
     ck_assert_int_eq(r->n_keyupd[TLS_S2C], v->key_updates_s2c);
     ck_assert_int_ge(r->n_alert[TLS_C2S], 1);
     ck_assert_ptr_nonnull(strstr(r->t.s, "0 alert 1 close_notify\n"));
+    /* the hellos and key updates as reassembled handshake messages */
+    ck_assert_int_eq(r->n_hs[TLS_C2S][1], 1);
+    ck_assert_int_eq(r->n_hs[TLS_S2C][2], 1);
+    ck_assert_int_eq(r->n_hs[TLS_S2C][11], 1); /* Certificate */
+    ck_assert_int_eq(r->n_hs[TLS_C2S][20], 1); /* Finished */
+    ck_assert_int_eq(r->n_hs[TLS_S2C][20], 1);
+    ck_assert_int_eq(r->n_hs[TLS_C2S][24], v->key_updates_c2s);
+    ck_assert_int_eq(r->n_hs[TLS_S2C][24], v->key_updates_s2c);
+    if (v->version == TLS_VERSION_13)
+        ck_assert_int_eq(r->n_hs[TLS_S2C][8], 1); /* EncryptedExtensions */
     /* keys change where the protocol says, never by trial on a clean capture */
     ck_assert_ptr_null(strstr(r->t.s, "why=trial"));
     if (v->version == TLS_VERSION_13) {
@@ -920,6 +957,7 @@ START_TEST(random_input)
         const struct vec *v = &vecs[round % NVEC];
         struct run r;
         run_init(&r, v->keylog, v->cr, v->sr, v->version, v->suite);
+        r.lenient = true;
         uint64_t total = 0;
         /* start from the real stream, mutated */
         size_t n = v->s2c_len;
@@ -949,6 +987,36 @@ START_TEST(random_input)
         ck_assert_uint_le(d->buf.len, TLSREC_BUF_MAX);
         run_free(&r);
     }
+}
+END_TEST
+
+/* A handshake message longer than TLS_HS_MSG_MAX across many records: handed over truncated,
+ * followed to its end; the next message is intact. */
+START_TEST(long_handshake_message)
+{
+    struct run r;
+    run_init(&r, NULL, NULL, NULL, 0, 0);
+    r.lenient = true;
+    size_t mlen = 100000;
+    size_t total = 4 + mlen + 4;
+    uint8_t *msg = malloc(total);
+    REQUIRE(msg);
+    msg[0] = 11;
+    msg[1] = (uint8_t)(mlen >> 16), msg[2] = (uint8_t)(mlen >> 8), msg[3] = (uint8_t)mlen;
+    for (size_t i = 0; i < mlen; i++)
+        msg[4 + i] = (uint8_t)(i * 7);
+    memcpy(msg + 4 + mlen, "\x0e\x00\x00\x00", 4); /* ServerHelloDone */
+    for (size_t o = 0; o < total; o += 16384) {
+        size_t n = total - o < 16384 ? total - o : 16384;
+        uint8_t hdr[5] = {22, 3, 3, (uint8_t)(n >> 8), (uint8_t)n};
+        feed(&r, TLS_S2C, hdr, 5, 0);
+        feed(&r, TLS_S2C, msg + o, n, 1000);
+    }
+    ck_assert_ptr_nonnull(strstr(r.t.s, "1 hs type=11 len=65536/100000 truncated\n"));
+    ck_assert_ptr_nonnull(strstr(r.t.s, "1 hs type=14 len=0/0\n"));
+    ck_assert_int_eq(r.n_hs[TLS_S2C][11], 1);
+    free(msg);
+    run_free(&r);
 }
 END_TEST
 
@@ -985,6 +1053,7 @@ static Suite *tlsrec_suite(void)
     tcase_add_test(tc, foreign_record);
     tcase_add_test(tc, random_input);
     tcase_add_test(tc, alert_names);
+    tcase_add_test(tc, long_handshake_message);
     suite_add_tcase(s, tc);
     return s;
 }
