@@ -438,6 +438,8 @@ static bool try_candidate(struct tlsrec_dir *d, const uint8_t *h, size_t rlen, u
                                                                       : TLSREC_MAX_CT12);
         uint64_t lo = unk / maxrec, hi = unk / (TLSREC_HDR + min_body(c));
         uint64_t base = w ? 0 : d->seq_base;
+        if (w)
+            lo = 0; /* some of the lost records were under the old keys */
         if (hi - lo >= TLSREC_RESYNC_SEQS)
             hi = lo + TLSREC_RESYNC_SEQS - 1;
         size_t olen;
