@@ -168,6 +168,7 @@ struct tlsrec_dir {
     struct wst_budget *bud;
     uint64_t skip;     /* ST_SKIP: bytes of a lost record still to pass over */
     unsigned fails;    /* records that did not verify since the last one that did (capped) */
+    bool lost_before;  /* a protected record was lost just before (a KeyUpdate, maybe) */
     /* ST_RESYNC */
     uint64_t unknown;  /* stream bytes of whole records lost since the last known boundary */
     uint64_t scanned;  /* bytes passed over while scanning */
@@ -204,7 +205,9 @@ int tlsrec_key_update(struct tlsrec_dir *d);
 size_t tlsrec_feed(struct tlsrec_dir *d, const uint8_t *buf, size_t len, tlsrec_fn fn,
                    void *user);
 /* len bytes of the stream were never seen. A record cut by it is lost (reported), then:
- * if the gap ends inside that record, framing resumes exactly at the next record; otherwise
+ * if the gap ends inside that record, framing resumes exactly at the next record (which is
+ * also tried with the pending keys and, TLS 1.3, the next generation, in case the lost record
+ * was a Finished or a KeyUpdate); otherwise
  * the layer scans for the next record start. With keys, a candidate is accepted only when its
  * AEAD tag verifies for a sequence number within the bounds the byte count allows (whole records
  * of 5 + 17 .. 5 + max bytes each), trying at most TLSREC_RESYNC_SEQS numbers per candidate and

@@ -308,6 +308,35 @@ static const char *hdr_check(const struct tlsrec_dir *d, const uint8_t *h)
     return NULL;
 }
 
+/* TLS 1.3: the current keys' next generation in d->upd, a candidate after a KeyUpdate record
+ * may have been lost. */
+static void prepare_upd(struct tlsrec_dir *d)
+{
+    cipher_clear(&d->upd);
+    const struct tlsrec_cipher *c = &d->cur;
+    if (c->set && c->version == TLS_VERSION_13 && c->slen == tls_hash_len(c->hash)) {
+        uint8_t next[TLS_SECRET_MAX];
+        struct tls_keys k;
+        struct tls_suite su = {0, NULL, TLS_VERSION_13, c->k.aead, c->hash, c->k.key_len, NULL};
+        if (tls13_next_secret(c->hash, c->secret, c->slen, next) == 0 &&
+            tls13_traffic_keys(&su, next, c->slen, &k) == 0)
+            cipher_setup(&d->upd, TLS_VERSION_13, &k, c->hash, next, c->slen);
+        OPENSSL_cleanse(next, sizeof next);
+        OPENSSL_cleanse(&k, sizeof k);
+    }
+}
+
+/* The next generation becomes current (seq 0). */
+static void take_upd(struct tlsrec_dir *d, tlsrec_fn fn, void *user)
+{
+    cipher_clear(&d->cur);
+    d->cur = d->upd;
+    memset(&d->upd, 0, sizeof d->upd);
+    d->fails = 0;
+    d->epoch++;
+    emit_keys(d, TLSREC_KEYS_KEY_UPDATE, fn, user);
+}
+
 /* One whole record rec[0..rlen); d->off already counts it. */
 static void process_record(struct tlsrec_dir *d, const uint8_t *rec, size_t rlen, tlsrec_fn fn,
                            void *user)
@@ -361,6 +390,20 @@ static void process_record(struct tlsrec_dir *d, const uint8_t *rec, size_t rlen
                 ev.epoch = d->epoch;
             }
         }
+        if (out && st != TLSREC_DECRYPTED && d->lost_before) {
+            /* the record lost just before may have been a KeyUpdate */
+            prepare_upd(d);
+            uint8_t t2 = rec[0];
+            size_t o2 = 0;
+            if (d->upd.set && rec_open(&d->upd, rec, rlen, 0, out, &o2, &t2) == TLSREC_DECRYPTED) {
+                take_upd(d, fn, user);
+                d->cur.seq = 1;
+                st = TLSREC_DECRYPTED, olen = o2, type = t2, seq = 0;
+                ev.epoch = d->epoch;
+            }
+            cipher_clear(&d->upd);
+        }
+        d->lost_before = false;
         ev.status = st;
         ev.seq = seq;
         if (st == TLSREC_DECRYPTED) {
@@ -405,19 +448,7 @@ static void start_resync(struct tlsrec_dir *d, uint64_t unknown)
     d->tries = 0;
     d->seq_base = d->cur.seq;
     d->index_exact = false;
-    /* TLS 1.3: a KeyUpdate may have been lost in the gap; the next generation is a candidate */
-    cipher_clear(&d->upd);
-    const struct tlsrec_cipher *c = &d->cur;
-    if (c->set && c->version == TLS_VERSION_13 && c->slen == tls_hash_len(c->hash)) {
-        uint8_t next[TLS_SECRET_MAX];
-        struct tls_keys k;
-        struct tls_suite su = {0, NULL, TLS_VERSION_13, c->k.aead, c->hash, c->k.key_len, NULL};
-        if (tls13_next_secret(c->hash, c->secret, c->slen, next) == 0 &&
-            tls13_traffic_keys(&su, next, c->slen, &k) == 0)
-            cipher_setup(&d->upd, TLS_VERSION_13, &k, c->hash, next, c->slen);
-        OPENSSL_cleanse(next, sizeof next);
-        OPENSSL_cleanse(&k, sizeof k);
-    }
+    prepare_upd(d);
 }
 
 /* Try the candidate record h[0..rlen) at the sequence numbers its position allows. Returns
@@ -522,12 +553,7 @@ static void resync_run(struct tlsrec_dir *d, tlsrec_fn fn, void *user)
                 tlsrec_activate_next(d);
                 emit_keys(d, TLSREC_KEYS_TRIAL, fn, user);
             } else if (which == 2) {
-                cipher_clear(&d->cur);
-                d->cur = d->upd;
-                memset(&d->upd, 0, sizeof d->upd);
-                d->fails = 0;
-                d->epoch++;
-                emit_keys(d, TLSREC_KEYS_KEY_UPDATE, fn, user);
+                take_upd(d, fn, user);
             }
             /* records lost: by sequence number; under new keys a lower bound (the KeyUpdate
              * record itself was one more under the old keys) */
@@ -675,8 +701,10 @@ void tlsrec_gap(struct tlsrec_dir *d, uint64_t len, tlsrec_fn fn, void *user)
         /* the record being received is lost; where it ends is known */
         uint64_t rlen = TLSREC_HDR + ((uint64_t)d->buf.p[3] << 8 | d->buf.p[4]);
         uint64_t rem = rlen - d->buf.len;
-        if (is_protected(d, d->buf.p[0]))
+        if (is_protected(d, d->buf.p[0])) {
             d->cur.seq++;
+            d->lost_before = true;
+        }
         d->off += d->buf.len;
         dynbuf_reset(&d->buf);
         d->index++;

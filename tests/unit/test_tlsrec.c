@@ -760,6 +760,15 @@ START_TEST(gap_over_key_update)
                 ku = i;
         REQUIRE(ku > 0 && ku + 2 < r.nrec[TLS_S2C]);
         run_free(&r);
+        /* a gap inside the KeyUpdate record only: the next record verifies with the next
+         * generation at once, the record numbers stay exact */
+        gap_run(v, &r, all[ku] + 6, all[ku + 1] - 2);
+        ck_assert_msg(r.n_kind[TLS_S2C][TLSREC_EV_RESYNC] == 0 &&
+                          r.n_status[TLS_S2C][TLSREC_BAD_TAG] == 0 && r.n_keyupd[TLS_S2C] == 1,
+                      "%s:\n%s", v->name, r.t.s);
+        ck_assert_mem_eq(r.app[TLS_S2C], v->s2c_plain, v->s2c_plain_len);
+        ck_assert_ptr_null(strstr(r.t.s, "?"));
+        run_free(&r);
         /* from inside the KeyUpdate record into the record after it */
         gap_run(v, &r, all[ku] + 2, all[ku + 1] + 3);
         ck_assert_msg(r.n_kind[TLS_S2C][TLSREC_EV_RESYNC] == 1 &&
