@@ -13,9 +13,10 @@
 /* Longest line kept (a valid one is at most 31 + 1 + 64 + 1 + 96 bytes plus CR); a longer line
  * is reported as KEYLOG_E_TOO_LONG and skipped up to its newline, never buffered. */
 #define KEYLOG_LINE_MAX 512
-/* Default cap on the sessions (client randoms) kept: 65536 entries of 336 bytes, 22 MiB at
- * most (the table grows by doubling as lines arrive). Lines for new sessions beyond the cap
- * are reported as KEYLOG_E_FULL; the sessions already known keep working. */
+/* Default cap on the sessions (client randoms) kept: 65536, at 335 bytes each with the index
+ * that is 21 MiB at most (the table grows by doubling as lines arrive, so about half more
+ * while it moves). Lines for new sessions beyond the cap are reported as KEYLOG_E_FULL; the
+ * sessions already known keep working. */
 #define KEYLOG_DEFAULT_MAX_SESSIONS 65536u
 #define KEYLOG_MAX_SESSIONS_LIMIT (1u << 24)
 

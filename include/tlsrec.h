@@ -20,6 +20,13 @@
  * when the protected records come. EncryptedExtensions (ALPN), NewSessionTicket, KeyUpdate and
  * alerts come the same way, decrypted.
  */
+/*
+ * Memory: struct tls_sess is about 1.5 KiB. Per direction, on demand and charged to the budget
+ * given at init: the record being received when it spans TCP segments (up to 5 + 2^14 + 2048
+ * bytes, kept for the next one), twice that while resynchronizing (TLSREC_BUF_MAX), a
+ * handshake message being reassembled (up to TLS_HS_MSG_MAX, released after messages above
+ * 4 KiB), and the decryption output (TLSREC_SCRATCH_LEN, or one buffer shared by the caller).
+ */
 #ifndef WSTAP_TLSREC_H
 #define WSTAP_TLSREC_H
 
@@ -247,7 +254,9 @@ struct tls_hsframe {
     uint8_t type;
     uint32_t msglen;
     uint32_t left;
-    struct dynbuf msg; /* the body so far (charged to the budget) */
+    struct dynbuf msg; /* the body so far (charged to the budget; released after a message
+                          longer than 4 KiB) */
+    bool refused;      /* the budget refused more of this body */
     bool finished;     /* a Finished ended in the current record */
     bool key_update;
 };

@@ -945,12 +945,24 @@ enum tls_keystat tls_sess_keys(struct tls_sess *s, const struct keylog *kl)
     return s->keystat;
 }
 
+/* Between messages: a large body's buffer is given back (handshake messages are rare after
+ * the handshake; certificate chains should not stay allocated per connection). */
+static void hs_msg_clear(struct tls_hsframe *f)
+{
+    if (f->msg.cap > 4096) {
+        OPENSSL_cleanse(f->msg.p, f->msg.cap);
+        dynbuf_free(&f->msg);
+    }
+    dynbuf_reset(&f->msg);
+    f->refused = false;
+}
+
 static void hs_reset(struct tls_hsframe *f)
 {
     f->nhdr = 0;
     f->left = 0;
     f->finished = f->key_update = false;
-    dynbuf_reset(&f->msg);
+    hs_msg_clear(f);
 }
 
 /* One complete handshake message: note key changes, hand it to the caller. */
@@ -969,7 +981,7 @@ static void hs_done(struct tls_sess *s, struct tlsrec_dir *d, struct tls_hsframe
     ev.hs_truncated = f->msg.len < f->msglen;
     s->fn(s->user, &ev);
     f->nhdr = 0;
-    dynbuf_reset(&f->msg);
+    hs_msg_clear(f);
 }
 
 /* Follow handshake messages through one record's plaintext: reassemble them (up to
@@ -991,8 +1003,8 @@ static void hs_scan(struct tls_sess *s, struct tlsrec_dir *d, struct tls_hsframe
             size_t k = rd_left(&r) < f->left ? rd_left(&r) : f->left;
             const uint8_t *q = rd_ptr(&r, k);
             size_t room = f->msg.max - f->msg.len;
-            if (room && dynbuf_add(&f->msg, q, k < room ? k : room) != 0)
-                f->msg.max = f->msg.len; /* refused: keep what we have, report truncated */
+            if (room && !f->refused && dynbuf_add(&f->msg, q, k < room ? k : room) != 0)
+                f->refused = true; /* budget: keep what we have, report it truncated */
             f->left -= (uint32_t)k;
         }
         if (f->nhdr == 4 && f->left == 0)
