@@ -353,6 +353,15 @@ static void process_record(struct tlsrec_dir *d, const uint8_t *rec, size_t rlen
         ev.status = TLSREC_NO_KEY; /* TLS 1.3 early data, or keys never announced */
     } else if (is_protected(d, rec[0])) {
         uint8_t *out = plain_buf(d);
+        if (!out && (d->cur.set || d->next.set)) {
+            /* keys but no memory to decrypt into: say so, never "no key" */
+            d->st = TLSREC_ST_LOST;
+            struct tlsrec_ev lost;
+            ev_init(d, &lost, TLSREC_EV_LOST);
+            lost.why = "out of memory for decryption (budget)";
+            fn(user, &lost);
+            return;
+        }
         size_t olen = 0;
         uint8_t type = rec[0];
         enum tlsrec_status st = TLSREC_NO_KEY;
@@ -600,6 +609,10 @@ static void drain_buffer(struct tlsrec_dir *d, tlsrec_fn fn, void *user)
         d->off += rlen;
         process_record(d, d->buf.p, rlen, fn, user);
         dynbuf_consume(&d->buf, rlen);
+    }
+    if (d->st == TLSREC_ST_LOST && d->buf.len) {
+        d->off += d->buf.len;
+        dynbuf_reset(&d->buf);
     }
 }
 

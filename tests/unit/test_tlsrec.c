@@ -1029,6 +1029,54 @@ START_TEST(long_handshake_message)
 }
 END_TEST
 
+/* Buffers are charged to the budget and all given back; a tight budget loses framing cleanly. */
+START_TEST(budget)
+{
+    for (size_t w = 0; w < NVEC; w++) {
+        const struct vec *v = &vecs[w];
+        struct wst_budget bud = {0, 1 << 20, 0, 0};
+        struct run r;
+        run_init(&r, v->keylog, v->cr, v->sr, v->version, v->suite);
+        tls_sess_free(&r.s);
+        tls_sess_init(&r.s, &bud);
+        size_t ch = rec_len(v->c2s);
+        feed(&r, TLS_C2S, v->c2s, ch, 3);
+        feed(&r, TLS_S2C, v->s2c, v->s2c_len, 3);
+        feed(&r, TLS_C2S, v->c2s + ch, v->c2s_len - ch, 3);
+        vec_check(v, &r);
+        ck_assert_uint_gt(bud.peak, 0);
+        run_free(&r);
+        ck_assert_uint_eq(bud.used, 0);
+        /* too small for the records: framing is given up, nothing is decrypted wrongly */
+        struct wst_budget tiny = {0, 600, 0, 0};
+        run_init(&r, v->keylog, v->cr, v->sr, v->version, v->suite);
+        r.lenient = true;
+        tls_sess_free(&r.s);
+        tls_sess_init(&r.s, &tiny);
+        feed(&r, TLS_C2S, v->c2s, ch, 3);
+        feed(&r, TLS_S2C, v->s2c, v->s2c_len, 3);
+        ck_assert_int_ge(r.n_kind[TLS_S2C][TLSREC_EV_LOST], 1);
+        ck_assert_uint_gt(tiny.refused, 0);
+        ck_assert_ptr_nonnull(strstr(r.t.s, "out of memory"));
+        run_free(&r);
+        ck_assert_uint_eq(tiny.used, 0);
+        /* room for the records but not for the decryption output: lost, never "no key" */
+        struct wst_budget mid = {0, 16000, 0, 0};
+        run_init(&r, v->keylog, v->cr, v->sr, v->version, v->suite);
+        tls_sess_free(&r.s);
+        tls_sess_init(&r.s, &mid);
+        feed(&r, TLS_C2S, v->c2s, ch, 0);
+        feed(&r, TLS_S2C, v->s2c, v->s2c_len, 0);
+        ck_assert_int_eq(r.n_kind[TLS_S2C][TLSREC_EV_LOST], 1);
+        ck_assert_int_eq(r.n_status[TLS_S2C][TLSREC_NO_KEY], 0);
+        ck_assert_ptr_nonnull(strstr(r.t.s, "out of memory for decryption"));
+        ck_assert_uint_eq(r.s.dir[TLS_S2C].off, v->s2c_len);
+        run_free(&r);
+        ck_assert_uint_eq(mid.used, 0);
+    }
+}
+END_TEST
+
 START_TEST(alert_names)
 {
     ck_assert_str_eq(tls_alert_name(0), "close_notify");
@@ -1062,6 +1110,7 @@ static Suite *tlsrec_suite(void)
     tcase_add_test(tc, foreign_record);
     tcase_add_test(tc, random_input);
     tcase_add_test(tc, alert_names);
+    tcase_add_test(tc, budget);
     tcase_add_test(tc, long_handshake_message);
     suite_add_tcase(s, tc);
     return s;
