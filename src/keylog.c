@@ -302,6 +302,8 @@ static void end_line(struct keylog *kl)
 
 void keylog_feed(struct keylog *kl, const uint8_t *buf, size_t len)
 {
+    if (len == 0)
+        return; /* buf may be NULL */
     struct rd r = rd_make(buf, len);
     while (rd_left(&r)) {
         size_t n = 0;

@@ -619,6 +619,8 @@ static void drain_buffer(struct tlsrec_dir *d, tlsrec_fn fn, void *user)
 size_t tlsrec_feed(struct tlsrec_dir *d, const uint8_t *buf, size_t len, tlsrec_fn fn,
                    void *user)
 {
+    if (len == 0)
+        return 0; /* buf may be NULL */
     struct rd r = rd_make(buf, len);
     while (rd_left(&r)) {
         switch (d->st) {
@@ -989,7 +991,8 @@ static void hs_done(struct tls_sess *s, struct tlsrec_dir *d, struct tls_hsframe
     ev_init(d, &ev, TLSREC_EV_HANDSHAKE);
     ev.hs_type = f->type;
     ev.hs_len = f->msglen;
-    ev.data = f->msg.p;
+    static const uint8_t empty[1];
+    ev.data = f->msg.p ? f->msg.p : empty; /* never NULL, even for an empty body */
     ev.len = f->msg.len;
     ev.hs_truncated = f->msg.len < f->msglen;
     s->fn(s->user, &ev);
@@ -1002,6 +1005,8 @@ static void hs_done(struct tls_sess *s, struct tlsrec_dir *d, struct tls_hsframe
 static void hs_scan(struct tls_sess *s, struct tlsrec_dir *d, struct tls_hsframe *f,
                     const uint8_t *p, size_t n)
 {
+    if (n == 0)
+        return;
     struct rd r = rd_make(p, n);
     f->finished = f->key_update = false;
     while (rd_left(&r)) {
