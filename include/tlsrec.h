@@ -18,7 +18,11 @@
  * records); the caller parses them (sniff.c style) and calls the two hello functions and
  * tls_sess_keys from its callback, before the next record is framed, so the keys are in place
  * when the protected records come. EncryptedExtensions (ALPN), NewSessionTicket, KeyUpdate and
- * alerts come the same way, decrypted.
+ * alerts come the same way, decrypted. Event data is valid during the callback only; the
+ * callback must not feed the same or (with a shared scratch buffer) another session. Frame
+ * numbers: ev->end_off is the stream offset just past the record's last byte, which the caller
+ * maps to the packet that carried it. A key log that grows later: call tls_sess_keys again;
+ * the keys apply from the next record on (sequence numbers were counted meanwhile).
  */
 /*
  * Memory: struct tls_sess is about 1.5 KiB. Per direction, on demand and charged to the budget
@@ -120,7 +124,8 @@ struct tlsrec_ev {
     uint8_t outer_type;  /* the header's content type */
     uint8_t type;        /* the real content type (inner one for TLS 1.3 protected records) */
     uint16_t version;    /* the header's version field */
-    uint64_t index;      /* record number in this direction, from 0 (RECORD, GAP, RESYNC) */
+    uint64_t index;      /* record number in this direction, from 0 (RECORD, GAP, RESYNC;
+                            HANDSHAKE: the record that completed the message; KEYS: the next) */
     bool index_exact;    /* false after a gap that could not be counted exactly */
     uint64_t seq;        /* AEAD sequence number (protected records; RESYNC) */
     uint32_t epoch;      /* key generation: 0 none, +1 at each key change */

@@ -989,6 +989,7 @@ static void hs_done(struct tls_sess *s, struct tlsrec_dir *d, struct tls_hsframe
         f->key_update = true;
     struct tlsrec_ev ev;
     ev_init(d, &ev, TLSREC_EV_HANDSHAKE);
+    ev.index = d->index ? d->index - 1 : 0; /* the record that completed the message */
     ev.hs_type = f->type;
     ev.hs_len = f->msglen;
     static const uint8_t empty[1];
