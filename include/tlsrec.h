@@ -21,8 +21,11 @@
  * alerts come the same way, decrypted. Event data is valid during the callback only; the
  * callback must not feed the same or (with a shared scratch buffer) another session. Frame
  * numbers: ev->end_off is the stream offset just past the record's last byte, which the caller
- * maps to the packet that carried it. A key log that grows later: call tls_sess_keys again;
- * the keys apply from the next record on (sequence numbers were counted meanwhile).
+ * maps to the packet that carried it. A key log that grows later: call tls_sess_keys again
+ * (best before the first protected record: at the ServerHello). Keys found later apply from the
+ * next record on where the sequence number is known: TLS 1.2 keys and TLS 1.3 handshake keys
+ * continue at the count of protected records seen; TLS 1.3 application keys are tried at
+ * sequence number 0 only, so records under them already passed make them unusable (limit).
  */
 /*
  * Memory: struct tls_sess is about 1.5 KiB. Per direction, on demand and charged to the budget
