@@ -1077,6 +1077,37 @@ START_TEST(budget)
 }
 END_TEST
 
+/* A key log that grows while records pass (live capture): TLS 1.2 keys found after some
+ * protected records continue at the right sequence number. */
+START_TEST(late_keys)
+{
+    for (size_t w = 0; w < 3; w++) {
+        const struct vec *v = &vecs[w];
+        size_t all[65];
+        int n = records_of(v->s2c, v->s2c_len, all);
+        int first = first_app_record(v);
+        REQUIRE(first > 0 && first + 1 < n);
+        struct run r;
+        run_init(&r, NULL, v->cr, v->sr, v->version, v->suite);
+        size_t ch = rec_len(v->c2s);
+        feed(&r, TLS_C2S, v->c2s, ch, 0);
+        /* up to and including the first data record: no keys yet */
+        feed(&r, TLS_S2C, v->s2c, all[first + 1], 0);
+        ck_assert_int_eq(r.keystat, TLS_KEYS_NO_KEY);
+        ck_assert_int_ge(r.n_status[TLS_S2C][TLSREC_NO_KEY], 2); /* Finished, data */
+        keylog_feed(&r.kl, (const uint8_t *)v->keylog, strlen(v->keylog));
+        ck_assert_int_eq(tls_sess_keys(&r.s, &r.kl), TLS_KEYS_OK);
+        feed(&r, TLS_S2C, v->s2c + all[first + 1], v->s2c_len - all[first + 1], 0);
+        ck_assert_int_eq(r.n_status[TLS_S2C][TLSREC_BAD_TAG], 0);
+        ck_assert_uint_gt(r.applen[TLS_S2C], 0);
+        ck_assert_uint_lt(r.applen[TLS_S2C], v->s2c_plain_len);
+        ck_assert(prefix_suffix(r.app[TLS_S2C], r.applen[TLS_S2C], v->s2c_plain,
+                                v->s2c_plain_len));
+        run_free(&r);
+    }
+}
+END_TEST
+
 START_TEST(alert_names)
 {
     ck_assert_str_eq(tls_alert_name(0), "close_notify");
@@ -1111,6 +1142,7 @@ static Suite *tlsrec_suite(void)
     tcase_add_test(tc, random_input);
     tcase_add_test(tc, alert_names);
     tcase_add_test(tc, budget);
+    tcase_add_test(tc, late_keys);
     tcase_add_test(tc, long_handshake_message);
     suite_add_tcase(s, tc);
     return s;
