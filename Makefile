@@ -35,7 +35,7 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -MMD -MP $(CFLAGS)
 CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
 
 # The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
-CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c src/http.c src/wshs.c src/sniff.c src/app.c src/wsapp.c src/wsframe.c src/wsmsg.c src/pmd.c
+CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c src/http.c src/wshs.c src/sniff.c src/app.c src/wsapp.c src/wsframe.c src/wsmsg.c src/pmd.c src/keylog.c src/tlskdf.c src/tlsrec.c
 # The front end: options, libpcap capture, sinks.
 APP_SRCS  := src/capture.c src/evq.c src/outbuf.c src/report.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -178,14 +178,14 @@ clean:
 	rm -rf $(BUILD) $(SAN_BUILD) wstap tests/out
 
 # ---- fuzzing (issue #8): libFuzzer targets, built with clang into $(FUZZ_BUILD)/ --------------
-# Not part of make check. make fuzz builds fuzz_pcap and fuzz_stream (the core, the capture
+# Not part of make check. make fuzz builds fuzz_pcap, fuzz_stream and fuzz_tls (the core, the capture
 # front end and the sinks compiled again with clang and the sanitizers) and makes the seed
 # corpora; make fuzz-run runs each target for FUZZ_SECONDS, one after the other. See
 # fuzz/README.md.
 FUZZ_CC        ?= clang
 FUZZ_BUILD     ?= build-fuzz
 FUZZ_SECONDS   ?= 1800
-FUZZ_TARGETS   ?= pcap stream
+FUZZ_TARGETS   ?= pcap stream tls
 FUZZ_CORPUS    ?= $(if $(WSTAP_CORPUS),$(WSTAP_CORPUS),../shared/corpus)
 FUZZ_MAX_LEN_pcap   ?= 131072
 FUZZ_MAX_LEN_stream ?= 65536
@@ -196,7 +196,7 @@ FUZZ_CFLAGS  = $(CSTD) $(WARN) $(FUZZ_OPT) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_LIB_SRCS := $(CORE_SRCS) $(filter-out src/main.c src/streams.c,$(APP_SRCS))
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_LIB      := $(FUZZ_BUILD)/libwstapfuzz.a
-FUZZ_NAMES    := fuzz_pcap fuzz_stream
+FUZZ_NAMES    := fuzz_pcap fuzz_stream fuzz_tls
 FUZZ_OBJS     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/%.o) $(FUZZ_BUILD)/fuzz/fuzz_common.o
 FUZZ_BINS     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 
@@ -223,6 +223,7 @@ fuzz: $(FUZZ_BINS) wstap
 	@rm -rf $(FUZZ_BUILD)/seeds
 	python3 fuzz/mkseeds.py --wstap ./wstap --out $(FUZZ_BUILD)/seeds \
 	    --max-len $(FUZZ_MAX_LEN_stream) pcaps $(wildcard $(FUZZ_CORPUS))
+	python3 fuzz/mkseeds_tls.py --out $(FUZZ_BUILD)/seeds/tls
 
 # One target after the other (never in parallel): new inputs go to $(FUZZ_BUILD)/corpus/T,
 # crashes to $(FUZZ_BUILD)/artifacts/T/, the log to $(FUZZ_BUILD)/T.log.
