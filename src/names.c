@@ -37,6 +37,7 @@ static const struct tok ev_names[] = {
     {WST_EV_TCP_CLOSE, "tcp.close"},
     {WST_EV_PACKET_ERROR, "packet.error"},
     {WST_EV_CAPTURE_END, "capture.end"},
+    {WST_EV_WS_MIDSTREAM, "ws.midstream"},
     {0, NULL},
 };
 

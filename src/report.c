@@ -30,6 +30,7 @@ struct row {
     uint32_t ws_err;
     const char *first_err; /* a static kind name */
     bool tls, h2;
+    bool not_ws; /* picked up without a handshake and not recognized as WebSocket */
 };
 
 /* Counters --fail-on can test. */
@@ -438,6 +439,12 @@ void report_event(struct report *r, const struct wst_event *ev)
         if (ev->u.end.have_stats)
             count(r, F_DROPS, ev->u.end.dropped + ev->u.end.ifdropped, ev);
         break;
+    case WST_EV_WS_MIDSTREAM:
+        if (w && ev->u.ws_midstream.recognized && w->ws == WS_NONE)
+            w->ws = WS_MIDSTREAM;
+        if (w && !ev->u.ws_midstream.recognized)
+            w->not_ws = true;
+        break;
     case WST_EV_TCP_SYN:
     case WST_EV__COUNT:
         break;
@@ -506,7 +513,10 @@ static void put_problems(struct outbuf *ob, const struct row *w)
         w->close_code[1] < 0 && w->how != WST_CLOSE_OPEN)
         PROBLEM("no WebSocket close (1006)");
 #undef PROBLEM
-    if (sep[1] == '-')
+    if (w->not_ws)
+        outbuf_printf(ob, "%sno handshake captured; not recognized as WebSocket; --ws-port %u "
+                      "forces it", sep[1] == '-' ? " -- " : "; ", (unsigned)w->server.port);
+    else if (sep[1] == '-')
         outbuf_puts(ob, " -- ok");
 }
 

@@ -787,6 +787,8 @@ static const char *text_color(const struct wst_event *ev)
     case WST_EV_TCP_OPEN:
     case WST_EV_WS_OPEN:
         return "\033[32m";
+    case WST_EV_WS_MIDSTREAM:
+        return ev->u.ws_midstream.recognized ? "\033[32m" : "\033[33m";
     case WST_EV_HTTP_REQUEST:
     case WST_EV_HTTP_RESPONSE:
         return "\033[1m";
@@ -886,6 +888,10 @@ static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
         break;
     case WST_EV_CAPTURE_END:
         text_put_capture_end(ob, so, ev);
+        break;
+    case WST_EV_WS_MIDSTREAM:
+        term_put_cstr(ob, ev->u.ws_midstream.detail);
+        outbuf_putc(ob, '\n');
         break;
     case WST_EV__COUNT:
         outbuf_putc(ob, '\n');
