@@ -34,7 +34,8 @@ void wsapp_end(struct wsapp *w, struct wst_analyzer *a, struct conn *c);
 /* Is the connection's server port one given with --ws-port? */
 bool wsapp_port_forced(const struct wst_analyzer *a, const struct conn *c);
 /* A stream made with cfg NULL and midstream false: side's next byte starts a frame header
- * (at_header, a chain wsmid found) or is anywhere (resynchronize first). */
-void wsapp_start_side(struct wsapp *w, int side, bool at_header);
+ * (at_header, a chain wsmid found; verify: check the next headers as after a resync) or is
+ * anywhere (resynchronize first). */
+void wsapp_start_side(struct wsapp *w, int side, bool at_header, bool verify);
 
 #endif

@@ -22,7 +22,8 @@ enum wsmid_rule {
     WSMID_NONE,
     WSMID_BY_CHAIN, /* one direction: WSMID_CHAIN_SEG / WSMID_CHAIN_ANY headers in a row */
     WSMID_BY_BOTH,  /* both directions: 2 headers each from their first captured byte */
-    WSMID_BY_END,   /* one direction's stream ended exactly after 3 or more frames */
+    WSMID_BY_END,   /* one direction's stream ended exactly after its frames: 3 or more from a
+                       segment start, or any number from its first captured byte */
 };
 
 struct wsmid_seg {
@@ -70,6 +71,9 @@ void wsmid_free(struct wsmid *m);
  * hold cap are counted, not kept. */
 void wsmid_add(struct wsmid *m, int side, const uint8_t *p, size_t len, uint64_t frame,
                int64_t ts);
+/* A hole in side's stream (bytes never captured): what is held is forgotten and recognition
+ * starts again with the bytes after it, as at the start of a capture. */
+void wsmid_restart(struct wsmid *m, int side);
 /* side will send nothing more (or nothing more that can be held). */
 void wsmid_end(struct wsmid *m, int side);
 /*
@@ -81,7 +85,7 @@ void wsmid_end(struct wsmid *m, int side);
  * any position, or of WSMID_CHAIN_SEG from the first byte of a captured segment (BY_CHAIN);
  * chains of 2 headers in both directions, each from its direction's first captured byte
  * (BY_BOTH); or a direction that ended exactly after a chain of 3 frames starting at a
- * segment (BY_END). Once proven, a direction takes its first proving chain, else its first
+ * segment, or after the frames of a chain from its first captured byte (BY_END). Once proven, a direction takes its first proving chain, else its first
  * chain of 2 headers from a segment start, else (when it ended) one that ends exactly with
  * it. Returns WSMID_YES once proven (wsmid_accepted then tells each direction's start),
  * WSMID_NO when both directions are finished without proof, else WSMID_MORE.

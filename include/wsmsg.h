@@ -199,10 +199,12 @@ void wsmsg_gap(struct wsmsg *m, uint64_t n);
 void wsmsg_midstream(struct wsmsg *m);
 
 /* Start at a frame header of a stream picked up without its handshake (a chain found by
- * wsmsg_chain): continuation frames before the next message start are skipped, the next
- * headers are checked as after a resync, and compressed data that refers to bytes before
- * this point is lost_context. */
-void wsmsg_midstream_at_header(struct wsmsg *m);
+ * wsmsg_chain): continuation frames before the next message start are skipped, compressed
+ * data that refers to bytes before this point is lost_context, and with verify the next
+ * headers are checked for plausibility as after a resync (without it, a chain already proven
+ * long enough is trusted: legal frames that plausibility refuses, such as an empty non-final
+ * fragment, are then decoded). */
+void wsmsg_midstream_at_header(struct wsmsg *m, bool verify);
 
 /* End of the stream: a pending partial message is reported, skipped bytes counted. */
 void wsmsg_finish(struct wsmsg *m);

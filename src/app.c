@@ -78,7 +78,6 @@ struct app_conn {
     struct app_hs hs;
     struct wsapp *ws; /* after a successful upgrade */
     struct wsmid *mid; /* AP_MIDWS: recognition in progress */
-    uint64_t mid_lost[2]; /* bytes of a held direction that recognition could not keep */
     struct wst_budget *bud; /* this struct is charged to it */
     bool ws_counted;
 };
@@ -874,16 +873,15 @@ static void mid_step(struct wst_analyzer *a, struct conn *c)
         long off = wsmid_accepted(ap->mid, s);
         if (ap->d[s].st != AD_MID || off == -1)
             continue;
-        wsapp_start_side(ap->ws, s, off >= 0);
+        wsapp_start_side(ap->ws, s, off >= 0, ap->mid->d[s].headers < WSMID_CHAIN_SEG);
         ap->d[s].st = AD_WS;
         start[s] = off >= 0;
     }
     mid_replay(a, c, start);
     for (int s = 0; s < 2; s++) {
-        uint64_t lost = ap->mid_lost[s] + ap->mid->d[s].dropped;
-        if ((start[s] || wsmid_accepted(ap->mid, s) == -2) && lost) {
+        uint64_t lost = ap->mid->d[s].dropped; /* bytes past the full hold */
+        if (start[s] && lost) {
             wsapp_gap(ap->ws, a, c, s, lost); /* the decoder resynchronizes after them */
-            ap->mid_lost[s] = 0;
             ap->mid->d[s].dropped = 0;
         }
     }
@@ -1129,10 +1127,8 @@ void app_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t len)
         if (ap->ws)
             wsapp_gap(ap->ws, a, c, side, len);
         break;
-    case AD_MID: /* a hole in what is held: recognition goes on with what came before */
-        ap->mid_lost[side] += len;
-        wsmid_end(ap->mid, side);
-        mid_step(a, c);
+    case AD_MID: /* a hole in what is held: recognition starts again after it */
+        wsmid_restart(ap->mid, side);
         break;
     case AD_RESYNC:
     case AD_OPAQUE:

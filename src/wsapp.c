@@ -205,12 +205,12 @@ bool wsapp_port_forced(const struct wst_analyzer *a, const struct conn *c)
     return false;
 }
 
-void wsapp_start_side(struct wsapp *w, int side, bool at_header)
+void wsapp_start_side(struct wsapp *w, int side, bool at_header, bool verify)
 {
     if (!w->ok[side])
         return;
     if (at_header)
-        wsmsg_midstream_at_header(&w->m[side]);
+        wsmsg_midstream_at_header(&w->m[side], verify);
     else
         wsmsg_midstream(&w->m[side]);
 }

@@ -136,6 +136,17 @@ void wsmid_add(struct wsmid *m, int side, const uint8_t *p, size_t len, uint64_t
     update(m, side);
 }
 
+void wsmid_restart(struct wsmid *m, int side)
+{
+    struct wsmid_dir *d = &m->d[side];
+    dynbuf_reset(&d->hold);
+    d->buf = d->hold.p;
+    d->len = 0;
+    d->nseg = d->scanned = d->scan_seg = d->ncand = 0;
+    d->dropped = 0;
+    d->full = false;
+}
+
 void wsmid_end(struct wsmid *m, int side)
 {
     m->d[side].eof = true;
@@ -153,7 +164,9 @@ static bool proves_alone(const struct wsmid_cand *c)
 
 static bool proves_at_end(const struct wsmid_dir *d, const struct wsmid_cand *c)
 {
-    return d->eof && !d->full && c->data && c->seg && c->exact && c->headers >= 3;
+    if (!d->eof || d->full || !c->data || !c->exact)
+        return false;
+    return (c->seg && c->headers >= 3) || c->off == 0;
 }
 
 /* Once proven: a chain good enough for a direction of a WebSocket connection. */

@@ -1228,13 +1228,13 @@ void wsmsg_chain(const uint8_t *p, size_t len, enum wst_dir dir, uint64_t max_me
     }
 }
 
-void wsmsg_midstream_at_header(struct wsmsg *m)
+void wsmsg_midstream_at_header(struct wsmsg *m, bool verify)
 {
     if (m->mode != WSMSG_NORMAL)
         return;
     frame_cut(m);
     m->orphan = true; /* continuations belong to a message whose start was not captured */
-    m->verify_left = VERIFY_AFTER_RESYNC;
+    m->verify_left = verify ? VERIFY_AFTER_RESYNC : 0;
     if (m->z)
         pmd_lose(m->z); /* the compression history before this point was not seen */
 }
