@@ -142,8 +142,8 @@ def records(path):
 
 
 def cut_points(msgs):
-    """{kind: [packet, ...]} for boundary, midframe, midlarge: candidates past the first third
-    of the messages, in order."""
+    """{kind: [packet, ...]} for boundary, midframe, midlarge: candidates in order (past the
+    first third of the messages, but for midlarge any large frame)."""
     allm = sorted((m for ms in msgs.values() for m in ms if m["hdr"]), key=lambda m: m["hdr"])
     if not allm:
         return {}
@@ -156,9 +156,10 @@ def cut_points(msgs):
                 continue
             if m["hdr"] >= third and m["hdr"] > prev_end:
                 pts.setdefault("boundary", set()).add(m["hdr"])
-            if m["end"] > m["hdr"] and m["hdr"] >= third - 1:
-                kind = "midlarge" if m["big"] >= LARGE else "midframe"
-                pts.setdefault(kind, set()).add(m["hdr"] + 1)
+            if m["end"] > m["hdr"] and m["big"] >= LARGE:  # any large frame will do
+                pts.setdefault("midlarge", set()).add(m["hdr"] + 1)
+            elif m["end"] > m["hdr"] and m["hdr"] >= third - 1:
+                pts.setdefault("midframe", set()).add(m["hdr"] + 1)
             prev_end = m["end"]
     return {k: sorted(v) for k, v in pts.items()}
 
