@@ -1221,9 +1221,7 @@ void wsmsg_chain(const uint8_t *p, size_t len, enum wst_dir dir, uint64_t max_me
         out->need = r.off + (r.left < 2 ? 2 : r.left + 1);
         break;
     case CW_FRAME:
-        out->need = r.off + r.hl + (size_t)r.flen + 1;
-        if (out->need < r.off + r.hl) /* (cannot wrap: flen <= max_message) */
-            out->need = SIZE_MAX;
+        out->need = r.off + r.hl + (size_t)r.flen; /* (no wrap: flen <= max_message) */
         break;
     }
 }
