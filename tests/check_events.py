@@ -106,6 +106,10 @@ EVENTS = {
     'ws.error': {'dir': DIR, 'kind': 'str', 'detail': 'str'},
     'capture.end': {'packets': 'uint', 'bytes': 'uint', 'tcp_conns': 'uint', 'ws_conns': 'uint',
                     'dropped': 'uint?', 'ifdropped': 'uint?'},
+    # not in EVENTS.md (an added event, documented in man/wstap.1 "Mid-stream WebSocket")
+    'ws.midstream': {'recognized': 'bool',
+                     'rule': (enum('chain', 'both_directions', 'end_of_stream', 'ws_port'), None),
+                     'at_frame': 'uint?', 'detail': 'str'},
 }
 # Fields that depend on another field's value.
 CLOSE_FIELDS = {'code': 'uint?', 'reason': 'str?'}       # ws.control opcode close
