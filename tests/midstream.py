@@ -16,7 +16,10 @@ by their endpoints. Then:
   - every message whose first header is at or after the cut is reported, and its bytes equal
     the record; the only exception is a compressed message reported with no data and a
     lost_context error (its DEFLATE data refers to bytes before the cut) - and only in a
-    capture negotiated with context takeover: without it every message must decode;
+    capture negotiated with context takeover: without it every message must decode; and
+    never a message whose DEFLATE data inflates alone to the recorded bytes (no
+    back-reference at all: found independently of wstap, by parsing the frames of the whole
+    capture's streams from tshark's follow,tcp,raw and inflating each with a fresh zlib);
   - every message reported (with or without data) is one of those, in order: no message the
     generator did not send, none from the tail of a frame cut in two;
   - every connection that carries such a message says "ws.midstream" with recognized true.
@@ -37,6 +40,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import zlib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WSTAP = os.environ.get("WSTAP_BIN", os.path.join(REPO, "wstap"))
@@ -171,6 +175,101 @@ def tcp_trouble(events, shift, keys=None):
             if e["ev"] in ("tcp.gap", "tcp.anomaly")}
 
 
+def follow_raw(cap, idx):
+    """The two byte streams of TCP stream idx (node 0 = the sender of its first packet), by
+    tshark's follow (libpcap and tshark's reassembly; no pcap parsing here)."""
+    out = subprocess.run(["tshark", "-r", cap, "-q", "-z", "follow,tcp,raw,%d" % idx],
+                         capture_output=True, text=True, check=True).stdout
+    data = [bytearray(), bytearray()]
+    body = False
+    for line in out.splitlines():
+        if line.startswith("Node 1:"):
+            body = True
+            continue
+        if not body or line.startswith("===") or not line.strip():
+            continue
+        data[1 if line.startswith("\t") else 0] += bytes.fromhex(line.strip())
+    return bytes(data[0]), bytes(data[1])
+
+
+def raw_messages(buf, masked):
+    """[(opcode, compressed DEFLATE data or None)] per message/control frame, in completion
+    order, parsed from a direction's bytes (after the HTTP head when there is one)."""
+    pos = buf.index(b"\r\n\r\n") + 4 if buf[:4] in (b"GET ", b"HTTP") else 0
+    out, msg = [], None
+    while pos < len(buf):
+        b0, b1 = buf[pos], buf[pos + 1]
+        fin, rsv1, op, ln = b0 >> 7, (b0 >> 6) & 1, b0 & 15, b1 & 127
+        pos += 2
+        if ln >= 126:
+            k = 2 if ln == 126 else 8
+            ln = int.from_bytes(buf[pos:pos + k], "big")
+            pos += k
+        if (b1 >> 7) != masked:
+            raise ValueError("mask bit")
+        key = buf[pos:pos + 4] if masked else b""
+        pos += 4 if masked else 0
+        pl = bytearray(buf[pos:pos + ln])
+        if len(pl) != ln:
+            raise ValueError("truncated")
+        pos += ln
+        for i in range(ln if masked else 0):
+            pl[i] ^= key[i & 3]
+        if op >= 8:
+            out.append((op, None))
+            continue
+        if op:
+            msg = [op, [], bool(rsv1)]
+        msg[1].append(bytes(pl))
+        if fin:
+            out.append((msg[0], b"".join(msg[1]) + b"\x00\x00\xff\xff" if msg[2] else None))
+            msg = None
+    return out
+
+
+def standalone(cap, full, fm, rec_of):
+    """{(key, i): True} for the compressed messages of the whole capture whose DEFLATE data
+    inflates alone, with no earlier bytes (no back-reference), to the recorded bytes. Empty
+    when the streams cannot be parsed (a capture with holes, say)."""
+    keys = conn_keys(full)
+    rows = subprocess.run(["tshark", "-r", cap, "-T", "fields", "-e", "tcp.stream", "-e",
+                           "tcp.srcport"], capture_output=True, text=True,
+                          check=True).stdout.split("\n")
+    first = {}
+    for r in rows:
+        f = r.split("\t")
+        if len(f) == 2 and f[0] and f[0] not in first:
+            first[f[0]] = int(f[1])
+    res = {}
+    ops = {1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
+    for sid, sport in first.items():
+        try:
+            n0, n1 = follow_raw(cap, int(sid))
+        except subprocess.CalledProcessError:
+            continue
+        for k in [k for k in fm if k[:2] in keys.values()]:
+            cport = int(k[0].rsplit(":", 1)[1])
+            c2s, s2c = (n0, n1) if sport == cport else (n1, n0)
+            if int(k[1].rsplit(":", 1)[1]) not in (sport,) and sport != cport:
+                continue
+            try:
+                msgs = raw_messages(c2s if k[2] == "c2s" else s2c, 1 if k[2] == "c2s" else 0)
+            except (ValueError, IndexError, TypeError):
+                continue
+            if [ops.get(o) for o, _ in msgs] != [m["e"]["opcode"] for m in fm[k]]:
+                continue
+            for i, (_, z) in enumerate(msgs):
+                if z is None or (k, i) not in rec_of:
+                    continue
+                try:
+                    alone = zlib.decompressobj(-15).decompress(z) == rec_bytes(rec_of[(k, i)])
+                except zlib.error:
+                    alone = False
+                if alone:
+                    res[(k, i)] = True
+    return res
+
+
 class Tally:
     def __init__(self):
         self.passed = 0
@@ -186,7 +285,8 @@ class Tally:
         print("FAIL %s: %s" % (label, why))
 
 
-def check_cut(t, base, cap, full_msgs, rec_of, takeover, kind, first, tmp, full_trouble):
+def check_cut(t, base, cap, full_msgs, rec_of, takeover, kind, first, tmp, full_trouble,
+              alone):
     """False when the cut falls inside a loss episode (the cut capture shows gaps or TCP
     anomalies that the whole one does not: bytes sent before the cut arrive after it, so which
     messages "start after the cut" is not defined by packets); the caller tries the next."""
@@ -207,9 +307,10 @@ def check_cut(t, base, cap, full_msgs, rec_of, takeover, kind, first, tmp, full_
     opened = {keys.get(e["conn"]) for e in events if e["ev"] == "ws.open"}
     bad = []
     decoded = nodata = 0
+    standalone_seen = [0]
     shift = first - 1
     for k in sorted(set(full_msgs) | set(got)):
-        want = [(m, rec_of[(k, i)]) for i, m in enumerate(full_msgs.get(k, []))
+        want = [(m, rec_of[(k, i)], alone.get((k, i))) for i, m in enumerate(full_msgs.get(k, []))
                 if m["hdr"] is not None and m["hdr"] > shift]
         have = got.get(k, [])
         if want and k[:2] not in opened and k[:2] not in recognized:
@@ -219,7 +320,7 @@ def check_cut(t, base, cap, full_msgs, rec_of, takeover, kind, first, tmp, full_
         for h in have:
             e = h["e"]
             while j < len(want) and want[j][0]["end"] - shift < h["end"]:
-                m, r = want[j]
+                m, r, _ = want[j]
                 if not (r.get("lost")):
                     bad.append("%s: message completed at packet %d (%s) missing"
                                % (k[2], m["end"], r["opcode"]))
@@ -228,10 +329,14 @@ def check_cut(t, base, cap, full_msgs, rec_of, takeover, kind, first, tmp, full_
                 bad.append("%s: a %s at packet %d that the generator did not send there"
                            % (k[2], e["opcode"], h["end"] + shift))
                 continue
-            m, r = want[j]
+            m, r, alone_ok = want[j]
             j += 1
             no_data = e["ev"] == "ws.message" and e.get("lost")
             if no_data:
+                if alone_ok:
+                    bad.append("%s: message at packet %d reported lost_context, but its DEFLATE "
+                               "data inflates alone (no back-reference)" % (k[2], m["end"]))
+                    alone_ok = None
                 if not (e.get("compressed") and takeover):
                     bad.append("%s: message at packet %d reported without data (%s)"
                                % (k[2], m["end"], "compressed, no context takeover"
@@ -241,14 +346,16 @@ def check_cut(t, base, cap, full_msgs, rec_of, takeover, kind, first, tmp, full_
                 bad.append("%s: message at packet %d differs from the record" % (k[2], m["end"]))
             else:
                 decoded += 1
-        for m, r in want[j:]:
+                standalone_seen[0] += bool(alone_ok)
+        for m, r, _ in want[j:]:
             if not r.get("lost"):
                 bad.append("%s: message completed at packet %d (%s) missing"
                            % (k[2], m["end"], r["opcode"]))
     if bad:
         t.fail(label, " | ".join(bad[:4]) + (" (+%d)" % (len(bad) - 4) if len(bad) > 4 else ""))
     else:
-        t.ok("%s: %d decoded, %d lost_context" % (label, decoded, nodata))
+        t.ok("%s: %d decoded (%d compressed without back-reference), %d lost_context"
+             % (label, decoded, standalone_seen[0], nodata))
     return True
 
 
@@ -287,10 +394,13 @@ def part1(t, tmp):
             takeover = True  # nothing negotiated seen: assume the worst for lost_context
         pts = cut_points(fm)
         trouble = tcp_trouble(full, 0)
+        alone = standalone(cap, full, fm, rec_of) if any(
+            m["e"].get("compressed") for ms in fm.values() for m in ms) else {}
         for kind in ("boundary", "midframe", "midlarge"):
             done = False
             for first in pts.get(kind, [])[:8]:
-                if check_cut(t, base, cap, fm, rec_of, takeover, kind, first, tmp, trouble):
+                if check_cut(t, base, cap, fm, rec_of, takeover, kind, first, tmp, trouble,
+                             alone):
                     done = True
                     break
             if not done:
