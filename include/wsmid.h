@@ -39,11 +39,11 @@ struct wsmid_dir {
     struct dynbuf hold;
     const uint8_t *buf; /* = hold.p, hold.len */
     size_t len;
-    struct wsmid_seg *seg;
-    size_t nseg;
+    struct wsmid_seg *seg; /* segcap entries (grown up to WSMID_SEGS) */
+    size_t nseg, segcap;
     size_t scanned, scan_seg; /* positions below scanned were walked at least once */
-    struct wsmid_cand *cand;
-    size_t ncand;
+    struct wsmid_cand *cand; /* candcap entries (grown up to WSMID_CANDS) */
+    size_t ncand, candcap;
     uint64_t dropped; /* bytes that arrived after the hold was full */
     bool full;        /* the hold (bytes or segments) is full: nothing changes any more */
     bool eof;         /* the direction ended (FIN, RST, end of capture) */

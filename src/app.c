@@ -997,7 +997,18 @@ static bool detect(struct wst_analyzer *a, struct conn *c, int side, const uint8
             ap->d[s].st = AD_WS;
         return true;
     }
-    if (undecided && len < TLS_RECORD_HDR + TLS_RECORD_MAX)
+    if (conn_midstream(c)) { /* TLS picked up after its ClientHello: not ours either */
+        int t = sniff_tls_records(p, len);
+        if (t == SNIFF_YES) {
+            ap->proto = AP_OPAQUE;
+            return true;
+        }
+        undecided |= t == SNIFF_INCOMPLETE;
+    }
+    size_t wait = TLS_RECORD_HDR + TLS_RECORD_MAX;
+    if (conn_midstream(c))
+        wait += 2048 + TLS_RECORD_HDR; /* a ciphertext record and the next header */
+    if (undecided && len < wait)
         return false;
     /* A stream whose start was captured and is none of these is not WebSocket (that starts
      * with an HTTP upgrade); one picked up midstream may be. */

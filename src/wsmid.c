@@ -17,9 +17,25 @@ struct wsmid_cand {
     bool data;  /* a frame other than a continuation is among its headers */
 };
 
-static size_t dir_bytes(void)
+/* Grow an array of elem-byte entries (8, 16, ... up to max), charged to bud; false when it
+ * is at max already or memory (or the budget) refuses. */
+static bool grow(struct wst_budget *bud, void **arr, size_t *cap, size_t elem, size_t max)
 {
-    return WSMID_SEGS * sizeof(struct wsmid_seg) + WSMID_CANDS * sizeof(struct wsmid_cand);
+    if (*cap >= max)
+        return false;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    if (ncap > max)
+        ncap = max;
+    if (!budget_take(bud, (ncap - *cap) * elem))
+        return false;
+    void *np = realloc(*arr, ncap * elem);
+    if (!np) {
+        budget_give(bud, (ncap - *cap) * elem);
+        return false;
+    }
+    *arr = np;
+    *cap = ncap;
+    return true;
 }
 
 struct wsmid *wsmid_new(uint64_t max_message, struct wst_budget *bud)
@@ -36,25 +52,10 @@ struct wsmid *wsmid_new(uint64_t max_message, struct wst_budget *bud)
     for (int s = 0; s < 2; s++) {
         struct wsmid_dir *d = &m->d[s];
         d->accepted = -1;
-        if (!budget_take(bud, dir_bytes()))
-            goto out_free;
         dynbuf_init(&d->hold, WSMID_HOLD_MAX);
         d->hold.bud = bud;
-        d->seg = malloc(WSMID_SEGS * sizeof *d->seg);
-        d->cand = malloc(WSMID_CANDS * sizeof *d->cand);
-        if (!d->seg || !d->cand) {
-            free(d->seg);
-            free(d->cand);
-            d->seg = NULL;
-            budget_give(bud, dir_bytes());
-            goto out_free;
-        }
     }
     return m;
-
-out_free:
-    wsmid_free(m);
-    return NULL;
 }
 
 void wsmid_free(struct wsmid *m)
@@ -64,11 +65,9 @@ void wsmid_free(struct wsmid *m)
     for (int s = 0; s < 2; s++) {
         struct wsmid_dir *d = &m->d[s];
         dynbuf_free(&d->hold);
-        if (d->seg) {
-            free(d->seg);
-            free(d->cand);
-            budget_give(m->bud, dir_bytes());
-        }
+        free(d->seg);
+        free(d->cand);
+        budget_give(m->bud, d->segcap * sizeof *d->seg + d->candcap * sizeof *d->cand);
     }
     budget_give(m->bud, sizeof *m);
     free(m);
@@ -110,7 +109,8 @@ static void update(struct wsmid *m, int side)
         c.seg = d->scan_seg < d->nseg && d->seg[d->scan_seg].off == d->scanned;
         if (!walk(m, d, side, &c))
             continue;
-        if (d->ncand < WSMID_CANDS)
+        if (d->ncand < d->candcap ||
+            grow(m->bud, (void **)&d->cand, &d->candcap, sizeof *d->cand, WSMID_CANDS))
             d->cand[d->ncand++] = c; /* (when full, later positions go unfollowed) */
     }
 }
@@ -121,7 +121,10 @@ void wsmid_add(struct wsmid *m, int side, const uint8_t *p, size_t len, uint64_t
     struct wsmid_dir *d = &m->d[side];
     if (len == 0)
         return;
-    if (d->full || d->eof || d->nseg == WSMID_SEGS || dynbuf_add(&d->hold, p, len) < 0) {
+    if (d->full || d->eof ||
+        (d->nseg == d->segcap &&
+         !grow(m->bud, (void **)&d->seg, &d->segcap, sizeof *d->seg, WSMID_SEGS)) ||
+        dynbuf_add(&d->hold, p, len) < 0) {
         d->full = true;
         d->dropped += len;
         return;
