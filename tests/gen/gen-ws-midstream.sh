@@ -10,6 +10,9 @@
 #      binary (a single large first message, ~100 packets); then 8 similar JSON texts (their
 #      DEFLATE data may refer to the two sent before the capture), a 3-fragment text, a
 #      20000-byte hex text, a 30000-byte binary, a ping, close 1000; all echoed.
+#      conn 2, 127.0.0.1:18932: not WebSocket - plain python sockets exchanging length-prefixed
+#      binary records (2-byte length, like DNS over TCP), also set up before the capture: 20
+#      records each way; wstap must say it is not recognized as WebSocket and decode nothing.
 #   pcaps/ws-midstream-deflate.sent.jsonl  the frames sent after the capture started
 #   pcaps/ws-midstream-deflate.meta.json
 # Finishes in a few seconds.
@@ -18,6 +21,7 @@ set -euo pipefail
 
 name=ws-midstream-deflate
 port=18931
+rawport=18932
 ns=wstap-p3-mid
 gen_init "$name"
 out="$WORK/$name.pcap"
@@ -25,7 +29,7 @@ out="$WORK/$name.pcap"
 ip netns del "$ns" 2>/dev/null || true
 ip netns add "$ns"
 on_cleanup "ip netns del $ns"
-ip netns exec "$ns" ip link set lo mtu 1500 up
+ip netns exec "$ns" ip link set lo mtu 1500 txqueuelen 10000 up
 # no segmentation offload: the capture sees the packets TCP sends (at most 1448 bytes)
 ip netns exec "$ns" ethtool -K lo tso off gso off >/dev/null 2>&1 || true
 
@@ -35,21 +39,29 @@ wait_listen "$port" "$ns"
 bg client ip netns exec "$ns" timeout 40 "$PY" "$GEN/ws_mid.py" client \
     --url "ws://127.0.0.1:$port/mid" --log "$WORK/client.jsonl" --meta "$WORK/hs.json" \
     --ready "$WORK/ready" --go "$WORK/go"
-for _ in $(seq 1 100); do [[ -e "$WORK/ready" ]] && break; sleep 0.1; done
-[[ -e "$WORK/ready" ]] || { echo "gen: client not ready" >&2; exit 1; }
+bg rawserver ip netns exec "$ns" timeout 40 "$PY" "$GEN/ws_mid.py" raw-server --host 127.0.0.1 \
+    --port "$rawport"
+wait_listen "$rawport" "$ns"
+bg rawclient ip netns exec "$ns" timeout 40 "$PY" "$GEN/ws_mid.py" raw-client --host 127.0.0.1 \
+    --port "$rawport" --ready "$WORK/rawready" --go "$WORK/rawgo"
+for _ in $(seq 1 100); do [[ -e "$WORK/ready" && -e "$WORK/rawready" ]] && break; sleep 0.1; done
+[[ -e "$WORK/ready" && -e "$WORK/rawready" ]] || { echo "gen: clients not ready" >&2; exit 1; }
 
-CAP_NETNS="$ns" cap_start "$out" "tcp port $port" -B 32768
+CAP_NETNS="$ns" cap_start "$out" "tcp port $port or tcp port $rawport" -B 32768
 after=$(date +%s%N)
 touch "$WORK/go"
 bg_wait client
 bg_wait server
+touch "$WORK/rawgo"  # after the WebSocket connection, so that it stays conn 1
+bg_wait rawclient
+bg_wait rawserver
 cap_stop
 
 syn=$(tshark -r "$out" -Y 'tcp.flags.syn==1' 2>/dev/null | wc -l)
 http=$(tshark -r "$out" -Y 'http' 2>/dev/null | wc -l)
 fins=$(tshark -r "$out" -Y 'tcp.flags.fin==1' 2>/dev/null | wc -l)
 bad=$(tshark -r "$out" -Y 'tcp.analysis.lost_segment || tcp.analysis.retransmission || tcp.analysis.out_of_order' 2>/dev/null | wc -l)
-if [[ $syn -ne 0 || $http -ne 0 || $fins -lt 2 || $bad -ne 0 ]]; then
+if [[ $syn -ne 0 || $http -ne 0 || $fins -lt 4 || $bad -ne 0 ]]; then
     echo "gen: bad capture: syn=$syn http=$http fins=$fins anomalies=$bad" >&2
     tshark -r "$out" -Y 'tcp.analysis.lost_segment || tcp.analysis.retransmission || tcp.analysis.out_of_order' >&2 || true
     exit 1
@@ -67,8 +79,12 @@ meta = {
                    "texts (no SYN, no handshake): a 150000-byte random binary first, 8 similar "
                    "JSON texts, a 3-fragment text, a 20000-byte hex text, a 30000-byte binary, "
                    "a ping, close 1000, all echoed. The sidecar lists the frames sent after the "
-                   "capture started.",
+                   "capture started. conn 2 (port 18932) is not WebSocket: plain python "
+                   "sockets exchanging 2-byte-length-prefixed random records (like DNS over "
+                   "TCP), also set up before the capture; 20 records each way.",
     "server": {"addr": "127.0.0.1", "port": int(sys.argv[3]), "software": "python3-websockets"},
+    "other_conns": [{"conn": 2, "port": int(sys.argv[3]) + 1, "websocket": False,
+                     "software": "python3 socket (tests/gen/ws_mid.py raw-server/raw-client)"}],
     "client": {"software": "python3-websockets"},
     "capture_tool": "tcpdump -i lo (namespace wstap-p3-mid, lo mtu 1500), started after the "
                     "handshake",

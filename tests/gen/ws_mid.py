@@ -16,6 +16,13 @@
         a frame of several packets), a 30000-byte random binary, a ping; closes 1000.
       Logs every frame it sends; the server's automatic pong and close reply too ("auto").
 
+  ws_mid.py raw-server --host H --port P
+  ws_mid.py raw-client --host H --port P --ready FILE --go FILE
+      Not WebSocket: plain sockets speaking length-prefixed records (a 2-byte big-endian
+      length, then that many random bytes, like DNS over TCP). The client connects and sends
+      one record before --ready, then after --go 20 records of 20..1400 bytes, each echoed,
+      and closes; the server echoes until EOF.
+
   ws_mid.py merge --out SIDECAR --after NS LOG...
       The sidecar: the records of both logs sent at or after time NS, in time order.
 
@@ -137,6 +144,53 @@ async def run_client(a):
     log.close()
 
 
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise SystemExit("raw: connection closed early")
+        buf += chunk
+    return buf
+
+
+def raw_server(a):
+    import socket
+    with socket.create_server((a.host, a.port)) as srv:
+        srv.settimeout(30)
+        conn, _ = srv.accept()
+        with conn:
+            conn.settimeout(30)
+            while True:
+                head = conn.recv(2)
+                if not head:
+                    break
+                if len(head) == 1:
+                    head += recv_exact(conn, 1)
+                body = recv_exact(conn, int.from_bytes(head, "big"))
+                conn.sendall(head + body)
+
+
+def raw_client(a):
+    import socket
+    rnd = random.Random(18932)
+    with socket.create_connection((a.host, a.port), timeout=30) as s:
+        def record(n):
+            body = rnd.randbytes(n)
+            s.sendall(len(body).to_bytes(2, "big") + body)
+            if recv_exact(s, 2 + n)[2:] != body:
+                raise SystemExit("raw: echo mismatch")
+        record(100)  # before the capture
+        open(a.ready, "w").close()
+        for _ in range(300):
+            if os.path.exists(a.go):
+                break
+            time.sleep(0.1)
+        for i in range(20):
+            time.sleep(0.02)
+            record(rnd.randint(20, 1400))
+
+
 def merge(a):
     recs = []
     for i, path in enumerate(a.logs):
@@ -164,6 +218,13 @@ def main():
     c = sub.add_parser("client")
     for k in ("--url", "--log", "--meta", "--ready", "--go"):
         c.add_argument(k, required=True)
+    for role in ("raw-server", "raw-client"):
+        r = sub.add_parser(role)
+        r.add_argument("--host", required=True)
+        r.add_argument("--port", type=int, required=True)
+        if role == "raw-client":
+            r.add_argument("--ready", required=True)
+            r.add_argument("--go", required=True)
     m = sub.add_parser("merge")
     m.add_argument("--out", required=True)
     m.add_argument("--after", type=int, required=True)
@@ -173,6 +234,10 @@ def main():
         asyncio.run(asyncio.wait_for(run_server(a), 35))
     elif a.cmd == "client":
         asyncio.run(asyncio.wait_for(run_client(a), 35))
+    elif a.cmd == "raw-server":
+        raw_server(a)
+    elif a.cmd == "raw-client":
+        raw_client(a)
     else:
         merge(a)
 
