@@ -1173,30 +1173,19 @@ void wsmsg_finish(struct wsmsg *m)
 int wsmsg_sniff(const uint8_t *p, size_t len, enum wst_dir dir)
 {
     struct plaus pl = {dir == WST_DIR_C2S, COMP_ANY, WSMSG_DEFAULT_MAX_MESSAGE};
-    size_t off = 0;
-    int n = 0;
-    int in_msg = -1;
+    struct cwalk r;
 
-    while (off < len) {
-        struct wsf_hdr h;
-        size_t left = len - off;
-        int hl = wsf_peek_header(p + off, left, &h);
-        if (hl < 0)
-            return WSMSG_SNIFF_NO;
-        if (hl == 0)
-            return prefix_plausible(&pl, p + off, left, in_msg) ? WSMSG_SNIFF_INCOMPLETE
-                                                                : WSMSG_SNIFF_NO;
-        if (!plausible(&pl, &h, in_msg) || !text_prefix_ok(&h, p + off + hl, left - (size_t)hl))
-            return WSMSG_SNIFF_NO;
-        if (h.len > left - (size_t)hl)
-            return WSMSG_SNIFF_INCOMPLETE;
-        off += (size_t)hl + (size_t)h.len;
-        if (!wsf_is_control(h.opcode))
-            in_msg = !h.fin;
-        if (++n >= 3)
-            return WSMSG_SNIFF_YES;
+    chain_walk(&pl, p, len, 3, &r);
+    switch (r.st) {
+    case CW_REJECT:
+        return WSMSG_SNIFF_NO;
+    case CW_MAX:
+        return WSMSG_SNIFF_YES;
+    case CW_HDR:
+        return r.left == 0 && r.checked >= 2 ? WSMSG_SNIFF_YES : WSMSG_SNIFF_INCOMPLETE;
+    default:
+        return WSMSG_SNIFF_INCOMPLETE;
     }
-    return n >= 2 ? WSMSG_SNIFF_YES : WSMSG_SNIFF_INCOMPLETE;
 }
 
 void wsmsg_chain(const uint8_t *p, size_t len, enum wst_dir dir, uint64_t max_message, int max,
