@@ -49,6 +49,11 @@ struct tls_hello {
  */
 int sniff_tls_client_hello(const uint8_t *buf, size_t len, struct tls_hello *out);
 
+/* A TLS record and the header of the next one from buf's first byte (content type 20-23,
+ * version 3.0-3.4, a length of 1..16384+2048, the second header right after the first
+ * record): a TLS stream picked up after its ClientHello. SNIFF_INCOMPLETE while consistent. */
+int sniff_tls_records(const uint8_t *buf, size_t len);
+
 #define SNIFF_H2_PREFACE_LEN 24
 
 /* The HTTP/2 connection preface "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": SNIFF_YES (the preface is the

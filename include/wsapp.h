@@ -31,9 +31,11 @@ void wsapp_data(struct wsapp *w, struct wst_analyzer *a, struct conn *c, int sid
 void wsapp_gap(struct wsapp *w, struct wst_analyzer *a, struct conn *c, int side, uint64_t len);
 /* The connection ends: partial frames and messages are reported. */
 void wsapp_end(struct wsapp *w, struct wst_analyzer *a, struct conn *c);
-/* Without a handshake: do these first bytes of side look like WebSocket frames, or is the
- * server port one given with --ws-port? 1 yes, 0 no, -2 cannot tell yet. */
-int wsapp_midstream_sniff(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p,
-                          size_t len);
+/* Is the connection's server port one given with --ws-port? */
+bool wsapp_port_forced(const struct wst_analyzer *a, const struct conn *c);
+/* A stream made with cfg NULL and midstream false: side's next byte starts a frame header
+ * (at_header, a chain wsmid found; verify: check the next headers as after a resync) or is
+ * anywhere (resynchronize first). */
+void wsapp_start_side(struct wsapp *w, int side, bool at_header, bool verify);
 
 #endif

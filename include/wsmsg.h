@@ -198,6 +198,14 @@ void wsmsg_gap(struct wsmsg *m, uint64_t n);
 /* Start (or restart) in resync: a stream picked up without its handshake or frame boundary. */
 void wsmsg_midstream(struct wsmsg *m);
 
+/* Start at a frame header of a stream picked up without its handshake (a chain found by
+ * wsmsg_chain): continuation frames before the next message start are skipped, compressed
+ * data that refers to bytes before this point is lost_context, and with verify the next
+ * headers are checked for plausibility as after a resync (without it, a chain already proven
+ * long enough is trusted: legal frames that plausibility refuses, such as an empty non-final
+ * fragment, are then decoded). */
+void wsmsg_midstream_at_header(struct wsmsg *m, bool verify);
+
 /* End of the stream: a pending partial message is reported, skipped bytes counted. */
 void wsmsg_finish(struct wsmsg *m);
 
@@ -207,6 +215,23 @@ void wsmsg_finish(struct wsmsg *m);
 #define WSMSG_SNIFF_YES 1
 #define WSMSG_SNIFF_INCOMPLETE (-2) /* so far plausible; more bytes needed to decide */
 int wsmsg_sniff(const uint8_t *p, size_t len, enum wst_dir dir);
+
+/*
+ * Mid-stream recognition: walk the chain of frames that would start at p[0] in direction dir
+ * (client frames masked, server frames not; RSV1 only on a message's first frame, as
+ * permessage-deflate allows; data frames at most max_message long) and count its plausible
+ * headers, by the same rules as resynchronization (see wsmsg_gap), stopping after max.
+ */
+struct wsmsg_chain {
+    int headers;     /* plausible headers in a row, at most max */
+    bool rejected;   /* an implausible header follows them: the outcome is final */
+    bool exact_end;  /* the len bytes end right after a frame */
+    bool data_start; /* a frame other than a continuation is among the headers */
+    size_t need;     /* not rejected and headers < max: the walk can go on once this many
+                        bytes from p are there */
+};
+void wsmsg_chain(const uint8_t *p, size_t len, enum wst_dir dir, uint64_t max_message, int max,
+                 struct wsmsg_chain *out);
 
 /* Strict UTF-8 (RFC 3629) of a whole buffer, by the same DFA the messages use. */
 bool wsmsg_utf8_valid(const uint8_t *p, size_t n);

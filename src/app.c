@@ -11,6 +11,7 @@
 #include "http.h"
 #include "sniff.h"
 #include "wsapp.h"
+#include "wsmid.h"
 #include "wshs.h"
 
 #define APP_MAX_HEADERS 128
@@ -20,7 +21,8 @@
 #define APP_HOLD_MAX (64 << 10) /* client bytes held while an upgrade awaits its answer */
 #define APP_HS_STR 512          /* handshake header values kept (longer ones are cut) */
 
-enum app_proto { AP_DETECT, AP_HTTP, AP_WS, AP_TLS, AP_H2, AP_OPAQUE };
+/* AP_MIDWS: picked up without a handshake, not HTTP/TLS/h2: WebSocket until proven either way */
+enum app_proto { AP_DETECT, AP_HTTP, AP_WS, AP_TLS, AP_H2, AP_OPAQUE, AP_MIDWS };
 
 enum app_dstate {
     AD_HTTP,   /* parsing heads and skipping bodies */
@@ -28,6 +30,7 @@ enum app_dstate {
     AD_WS,     /* WebSocket frames */
     AD_RESYNC, /* lost the HTTP framing: waiting for a segment that starts a message */
     AD_OPAQUE, /* not ours to parse (tunnel, other upgrade, unknown protocol) */
+    AD_MID,    /* held by mid-stream recognition (wsmid) */
 };
 
 struct app_pending {
@@ -41,6 +44,7 @@ struct app_dir {
     size_t scanned;    /* of buf, already scanned for the end of the head */
     struct wst_segment seg[APP_MAX_SEGS];
     size_t nseg;
+    int64_t seg_ts[APP_MAX_SEGS]; /* while the protocol is undecided: seg[i]'s packet time */
     uint64_t seg_more;
     bool in_body;
     struct http_body body;
@@ -75,6 +79,7 @@ struct app_conn {
     unsigned pend_head, pend_n;
     struct app_hs hs;
     struct wsapp *ws; /* after a successful upgrade */
+    struct wsmid *mid; /* AP_MIDWS: recognition in progress */
     struct wst_budget *bud; /* this struct is charged to it */
     bool ws_counted;
 };
@@ -124,6 +129,7 @@ void app_free(struct conn *c)
     for (int s = 0; s < 2; s++)
         dynbuf_free(&ap->d[s].buf);
     wsapp_free(ap->ws);
+    wsmid_free(ap->mid);
     budget_give(ap->bud, sizeof *ap);
     free(ap);
     c->app = NULL;
@@ -721,8 +727,216 @@ static void dir_input(struct wst_analyzer *a, struct conn *c, int side, const ui
                 wsapp_data(ap->ws, a, c, side, p, len, frame);
             return;
         case AD_OPAQUE:
+        case AD_MID:
             return;
         }
+    }
+}
+
+/* ---- mid-stream WebSocket recognition ---- */
+
+static bool conn_midstream(const struct conn *c)
+{
+    return !(c->side[SIDE_C].syn_seen && c->side[SIDE_S].syn_seen);
+}
+
+static void emit_midstream(struct wst_analyzer *a, struct conn *c, bool recognized,
+                           const char *rule, uint64_t at_frame, const char *detail)
+{
+    struct wst_event ev;
+    an_event_init(a, &ev, WST_EV_WS_MIDSTREAM, c, WST_DIR_NONE);
+    ev.u.ws_midstream.recognized = recognized;
+    ev.u.ws_midstream.rule = rule;
+    ev.u.ws_midstream.at_frame = at_frame;
+    ev.u.ws_midstream.detail = detail;
+    an_emit(a, &ev);
+}
+
+static void mid_tell_forced(struct wst_analyzer *a, struct conn *c)
+{
+    char detail[200];
+    snprintf(detail, sizeof detail, "WebSocket by --ws-port %u (no handshake captured): frames "
+             "are looked for from the first captured byte.", (unsigned)c->ep[SIDE_S].port);
+    emit_midstream(a, c, true, "ws_port", 0, detail);
+}
+
+static const char *side_name(int s)
+{
+    return s == SIDE_C ? "client (masked frames)" : "server (unmasked frames)";
+}
+
+/* ws.midstream: what recognition concluded, in one sentence. */
+static void mid_tell(struct wst_analyzer *a, struct conn *c, bool recognized)
+{
+    const struct wsmid *m = c->app->mid;
+    char why[200], detail[600];
+
+    if (!recognized) {
+        snprintf(detail, sizeof detail, "no handshake captured; not recognized as WebSocket; "
+                 "--ws-port %u forces it", (unsigned)c->ep[SIDE_S].port);
+        emit_midstream(a, c, false, NULL, 0, detail);
+        return;
+    }
+    int s = m->rule == WSMID_BY_BOTH ? -1 : m->by_side;
+    uint64_t at = 0;
+    for (int k = 0; k < 2; k++) {
+        long off = wsmid_accepted(m, k);
+        const struct wsmid_seg *sg = off >= 0 ? wsmid_seg_at(m, k, (size_t)off) : NULL;
+        if (sg && (s < 0 || s == k) && (at == 0 || sg->frame < at))
+            at = sg->frame;
+    }
+    const char *rule = "chain";
+    if (m->rule == WSMID_BY_BOTH) {
+        rule = "both_directions";
+        snprintf(why, sizeof why, "frames from the first captured byte of both directions "
+                 "(client masked, server not)");
+    } else {
+        long off = wsmid_accepted(m, s);
+        char from[80];
+        if (off > 0)
+            snprintf(from, sizeof from, "after %ld bytes that are not frame headers", off);
+        else
+            snprintf(from, sizeof from, "from its first captured byte");
+        if (m->rule == WSMID_BY_END) {
+            rule = "end_of_stream";
+            snprintf(why, sizeof why, "the %s stream ended right after %d frames, %s",
+                     side_name(s), m->d[s].headers, from);
+        } else {
+            snprintf(why, sizeof why, "%s%d frame headers in a row from the %s, %s",
+                     m->d[s].headers >= WSMID_CHAIN_ANY ? "at least " : "", m->d[s].headers,
+                     side_name(s), from);
+        }
+    }
+    snprintf(detail, sizeof detail, "WebSocket recognized mid-stream (no handshake captured) at "
+             "frame %llu: %s; compressed messages are read as permessage-deflate, and one that "
+             "refers to data before the capture is lost_context.",
+             (unsigned long long)at, why);
+    emit_midstream(a, c, true, rule, at, detail);
+}
+
+/* Feed the held bytes of the sides in start[] to their decoders from where their frames
+ * start, packet by packet in capture order, each with its packet's number and time. */
+static void mid_replay(struct wst_analyzer *a, struct conn *c, const bool start[2])
+{
+    struct app_conn *ap = c->app;
+    const struct wsmid *m = ap->mid;
+    size_t si[2] = {0, 0}, skip[2] = {0, 0};
+    uint64_t frame0 = a->frame;
+    int64_t now0 = a->now;
+
+    for (int s = 0; s < 2; s++) {
+        si[s] = m->d[s].nseg;
+        long off = wsmid_accepted(m, s);
+        if (!start[s] || off < 0)
+            continue;
+        const struct wsmid_seg *sg = wsmid_seg_at(m, s, (size_t)off);
+        if (!sg)
+            continue;
+        si[s] = (size_t)(sg - m->d[s].seg);
+        skip[s] = (size_t)off - sg->off;
+    }
+    for (;;) {
+        int s = -1;
+        for (int k = 0; k < 2; k++)
+            if (si[k] < m->d[k].nseg && (s < 0 || m->d[k].seg[si[k]].frame < m->d[s].seg[si[s]].frame))
+                s = k;
+        if (s < 0)
+            break;
+        const struct wsmid_seg *sg = &m->d[s].seg[si[s]++];
+        a->frame = sg->frame;
+        a->now = sg->ts;
+        if (ap->ws && sg->len > skip[s])
+            wsapp_data(ap->ws, a, c, s, m->d[s].buf + sg->off + skip[s], sg->len - skip[s],
+                       sg->frame);
+        skip[s] = 0;
+    }
+    a->frame = frame0;
+    a->now = now0;
+}
+
+static void mid_stop(struct app_conn *ap, enum app_proto proto)
+{
+    wsmid_free(ap->mid);
+    ap->mid = NULL;
+    ap->proto = proto;
+    for (int s = 0; s < 2; s++)
+        if (ap->d[s].st == AD_MID)
+            ap->d[s].st = proto == AP_WS ? AD_WS : AD_OPAQUE;
+}
+
+/* Ask the rule again after new bytes, a gap or the end. */
+static void mid_step(struct wst_analyzer *a, struct conn *c)
+{
+    struct app_conn *ap = c->app;
+    int r = wsmid_decide(ap->mid);
+    if (r == WSMID_MORE)
+        return;
+    if (r == WSMID_NO) {
+        mid_tell(a, c, false);
+        mid_stop(ap, AP_OPAQUE);
+        return;
+    }
+    if (!ap->ws) {
+        ap->ws = wsapp_new(NULL, &a->lim, &a->app_budget, false);
+        if (!ap->ws) {
+            http_error(a, c, SIDE_C, "limit",
+                       "The memory for application layers is used up (--max-app-total, or "
+                       "out of memory): this WebSocket connection's frames are not decoded.");
+            mid_stop(ap, AP_OPAQUE);
+            return;
+        }
+        mid_tell(a, c, true);
+    }
+    bool start[2] = {false, false};
+    for (int s = 0; s < 2; s++) {
+        long off = wsmid_accepted(ap->mid, s);
+        if (ap->d[s].st != AD_MID || off == -1)
+            continue;
+        wsapp_start_side(ap->ws, s, off >= 0, ap->mid->d[s].headers < WSMID_CHAIN_SEG);
+        ap->d[s].st = AD_WS;
+        start[s] = off >= 0;
+    }
+    mid_replay(a, c, start);
+    for (int s = 0; s < 2; s++) {
+        uint64_t lost = ap->mid->d[s].dropped; /* bytes past the full hold */
+        if (start[s] && lost) {
+            wsapp_gap(ap->ws, a, c, s, lost); /* the decoder resynchronizes after them */
+            ap->mid->d[s].dropped = 0;
+        }
+    }
+    if (ap->d[SIDE_C].st != AD_MID && ap->d[SIDE_S].st != AD_MID)
+        mid_stop(ap, AP_WS);
+}
+
+/* Recognition starts: the bytes each side held while undecided go to it first. */
+static void mid_begin(struct wst_analyzer *a, struct conn *c)
+{
+    struct app_conn *ap = c->app;
+    ap->mid = wsmid_new(a->lim.max_message, &a->app_budget);
+    if (!ap->mid) {
+        http_error(a, c, SIDE_C, "limit",
+                   "The memory for application layers is used up (--max-app-total, or out of "
+                   "memory): this connection is not examined for WebSocket frames.");
+        ap->proto = AP_OPAQUE;
+        for (int s = 0; s < 2; s++)
+            dynbuf_reset(&ap->d[s].buf);
+        return;
+    }
+    for (int s = 0; s < 2; s++) {
+        struct app_dir *d = &ap->d[s];
+        size_t off = 0;
+        for (size_t i = 0; i < d->nseg && off < d->buf.len; i++) {
+            size_t take = d->seg[i].bytes < d->buf.len - off ? d->seg[i].bytes
+                                                              : d->buf.len - off;
+            wsmid_add(ap->mid, s, d->buf.p + off, take, d->seg[i].frame, d->seg_ts[i]);
+            off += take;
+        }
+        if (off < d->buf.len)
+            wsmid_add(ap->mid, s, d->buf.p + off, d->buf.len - off, a->frame, a->now);
+        dynbuf_reset(&d->buf);
+        d->nseg = 0;
+        d->seg_more = 0;
+        d->st = AD_MID;
     }
 }
 
@@ -790,8 +1004,8 @@ static bool detect(struct wst_analyzer *a, struct conn *c, int side, const uint8
         }
         undecided |= rsp == HTTP_INCOMPLETE;
     }
-    int ws = wsapp_midstream_sniff(a, c, side, p, len);
-    if (ws == 1) {
+    if (wsapp_port_forced(a, c)) {
+        mid_tell_forced(a, c);
         ap->proto = AP_WS;
         ap->ws = wsapp_new(NULL, &a->lim, &a->app_budget, true);
         if (!ap->ws)
@@ -802,10 +1016,22 @@ static bool detect(struct wst_analyzer *a, struct conn *c, int side, const uint8
             ap->d[s].st = AD_WS;
         return true;
     }
-    undecided |= ws < 0;
-    if (undecided && len < TLS_RECORD_HDR + TLS_RECORD_MAX)
+    if (conn_midstream(c)) { /* TLS picked up after its ClientHello: not ours either */
+        int t = sniff_tls_records(p, len);
+        if (t == SNIFF_YES) {
+            ap->proto = AP_OPAQUE;
+            return true;
+        }
+        undecided |= t == SNIFF_INCOMPLETE;
+    }
+    size_t wait = TLS_RECORD_HDR + TLS_RECORD_MAX;
+    if (conn_midstream(c))
+        wait += 2048 + TLS_RECORD_HDR; /* a ciphertext record and the next header */
+    if (undecided && len < wait)
         return false;
-    ap->proto = AP_OPAQUE;
+    /* A stream whose start was captured and is none of these is not WebSocket (that starts
+     * with an HTTP upgrade); one picked up midstream may be. */
+    ap->proto = conn_midstream(c) ? AP_MIDWS : AP_OPAQUE;
     return true;
 }
 
@@ -871,6 +1097,18 @@ void app_data(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p
                 else
                     seg_add(d, frame, len);
             }
+            if (d->nseg > 0 && d->nseg <= APP_MAX_SEGS && d->seg[d->nseg - 1].frame == frame)
+                d->seg_ts[d->nseg - 1] = a->now;
+            return;
+        }
+        if (ap->proto == AP_MIDWS) {
+            if (d->buf.len == 0 && dynbuf_add(&d->buf, p, len) == 0)
+                seg_add(d, frame, len);
+            if (d->nseg > 0 && d->seg[d->nseg - 1].frame == frame)
+                d->seg_ts[d->nseg - 1] = a->now;
+            mid_begin(a, c);
+            if (ap->mid)
+                mid_step(a, c);
             return;
         }
         /* Decided. The other side's undecided bytes came first in capture order; then
@@ -882,7 +1120,12 @@ void app_data(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p
             return;
         }
     }
-    if (ap->proto == AP_HTTP || ap->proto == AP_WS)
+    if (ap->proto == AP_MIDWS && ap->d[side].st == AD_MID) {
+        wsmid_add(ap->mid, side, p, len, frame, a->now);
+        mid_step(a, c);
+        return;
+    }
+    if (ap->proto == AP_HTTP || ap->proto == AP_WS || ap->proto == AP_MIDWS)
         dir_input(a, c, side, p, len, frame);
 }
 
@@ -913,6 +1156,9 @@ void app_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t len)
     case AD_WS:
         if (ap->ws)
             wsapp_gap(ap->ws, a, c, side, len);
+        break;
+    case AD_MID: /* a hole in what is held: recognition starts again after it */
+        wsmid_restart(ap->mid, side);
         break;
     case AD_RESYNC:
     case AD_OPAQUE:
@@ -1078,6 +1324,11 @@ void app_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how)
         }
         hs->active = false;
         emit_ws_fail(a, c, reason, -1, detail);
+    }
+    if (ap->proto == AP_MIDWS && ap->mid) {
+        wsmid_end(ap->mid, SIDE_C);
+        wsmid_end(ap->mid, SIDE_S);
+        mid_step(a, c);
     }
     if (ap->ws)
         wsapp_end(ap->ws, a, c);

@@ -234,6 +234,10 @@ static bool evq_fix(struct evq_w *w, struct wst_event *e)
     case WST_EV_WS_FAIL:
         evq_fix_cstr(w, &e->u.ws_fail.detail);
         return true;
+    case WST_EV_WS_MIDSTREAM:
+        evq_fix_cstr(w, &e->u.ws_midstream.rule);
+        evq_fix_cstr(w, &e->u.ws_midstream.detail);
+        return true;
     case WST_EV_WS_MESSAGE:
         evq_fix_str(w, &e->u.ws_message.data);
         return true;

@@ -38,6 +38,7 @@ static const struct tok ev_names[] = {
     {WST_EV_PACKET_ERROR, "packet.error"},
     {WST_EV_CAPTURE_END, "capture.end"},
     {WST_EV_TCP_FIN, "tcp.fin"},
+    {WST_EV_WS_MIDSTREAM, "ws.midstream"},
     {0, NULL},
 };
 

@@ -32,6 +32,7 @@ struct row {
     const char *first_err; /* a static kind name */
     bool tls, h2;
     int fail_status; /* the status of the response that failed the upgrade, -1 none */
+    bool not_ws; /* picked up without a handshake and not recognized as WebSocket */
 };
 
 /* Counters --fail-on can test. */
@@ -442,6 +443,12 @@ void report_event(struct report *r, const struct wst_event *ev)
         if (ev->u.end.have_stats)
             count(r, F_DROPS, ev->u.end.dropped + ev->u.end.ifdropped, ev);
         break;
+    case WST_EV_WS_MIDSTREAM:
+        if (w && ev->u.ws_midstream.recognized && w->ws == WS_NONE)
+            w->ws = WS_MIDSTREAM;
+        if (w && !ev->u.ws_midstream.recognized)
+            w->not_ws = true;
+        break;
     case WST_EV_TCP_SYN:
     case WST_EV_TCP_FIN:
     case WST_EV__COUNT:
@@ -553,14 +560,18 @@ static void put_problems(struct outbuf *ob, const struct row *w)
     struct verdict v;
 
     row_verdict(w, &v);
-    if (v.n == 0) {
-        outbuf_puts(ob, " -- ok");
-        return;
-    }
     for (size_t i = 0; i < v.n; i++) {
         outbuf_puts(ob, i == 0 ? " -- BAD: " : ", ");
         outbuf_puts(ob, v.why[i]);
     }
+    /* Neither ok nor BAD by itself: wstap cannot know what the stream carried. */
+    if (w->not_ws) {
+        outbuf_printf(ob, "%sno handshake captured; not recognized as WebSocket; --ws-port %u "
+                      "forces it", v.n ? "; " : " -- ", (unsigned)w->server.port);
+        return;
+    }
+    if (v.n == 0)
+        outbuf_puts(ob, " -- ok");
 }
 
 /* The messages and control frames of the row, as "text 1/2 binary 0/0 ping 0 pong 0". */
@@ -734,7 +745,7 @@ static void put_json_row(struct outbuf *ob, uint64_t id, const struct row *w,
     jkey_u64(ob, "http_responses", w->http_resp);
     jkey_u64(ob, "http_errors", w->http_err);
     jkey_int(ob, "http_status_max", w->worst_status > 0 ? w->worst_status : -1);
-    jkey_str(ob, "ws", ws_state_name[w->ws]);
+    jkey_str(ob, "ws", w->not_ws ? "unrecognized" : ws_state_name[w->ws]);
     jkey_str(ob, "ws_fail", w->ws == WS_FAILED ? wst_ws_fail_name(w->fail) : NULL);
     jkey_int(ob, "ws_status", w->ws == WS_FAILED && w->fail_status > 0 ? w->fail_status : -1);
     jkey_str(ob, "compression", w->ws == WS_NONE ? NULL : wst_compression_name(w->comp));

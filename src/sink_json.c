@@ -492,6 +492,18 @@ static void json_put_ws_fail(struct outbuf *ob, const struct wst_ev_ws_fail *e)
     json_key_str(ob, "detail", e->detail);
 }
 
+static void json_put_ws_midstream(struct outbuf *ob, const struct wst_ev_ws_midstream *e)
+{
+    json_key_bool(ob, "recognized", e->recognized);
+    json_key_str(ob, "rule", e->rule);
+    json_key(ob, "at_frame");
+    if (e->at_frame)
+        outbuf_printf(ob, "%" PRIu64, e->at_frame);
+    else
+        outbuf_puts(ob, "null");
+    json_key_str(ob, "detail", e->detail);
+}
+
 static void json_put_ws_opcode(struct outbuf *ob, unsigned opcode)
 {
     const char *name = wst_ws_opcode_name(opcode);
@@ -626,6 +638,9 @@ void sink_json_event(struct outbuf *ob, const struct sink_opts *so, const struct
         break;
     case WST_EV_TCP_FIN:
         json_put_fin(ob, &ev->u.fin);
+        break;
+    case WST_EV_WS_MIDSTREAM:
+        json_put_ws_midstream(ob, &ev->u.ws_midstream);
         break;
     case WST_EV__COUNT:
         break;

@@ -829,6 +829,8 @@ static const char *text_color(const struct wst_event *ev)
         return ev->u.ws_open.accept_ok ? "\033[32m" : "\033[1;31m";
     case WST_EV_TCP_OPEN:
         return "\033[32m";
+    case WST_EV_WS_MIDSTREAM:
+        return ev->u.ws_midstream.recognized ? "\033[32m" : "\033[33m";
     case WST_EV_HTTP_REQUEST:
     case WST_EV_HTTP_RESPONSE:
         return "\033[1m";
@@ -931,6 +933,10 @@ static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
         break;
     case WST_EV_TCP_FIN:
         text_put_fin(ob, ev);
+        break;
+    case WST_EV_WS_MIDSTREAM:
+        term_put_cstr(ob, ev->u.ws_midstream.detail);
+        outbuf_putc(ob, '\n');
         break;
     case WST_EV__COUNT:
         outbuf_putc(ob, '\n');

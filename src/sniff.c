@@ -212,3 +212,34 @@ int sniff_h2_preface(const uint8_t *buf, size_t len)
     }
     return SNIFF_YES;
 }
+
+int sniff_tls_records(const uint8_t *buf, size_t len)
+{
+    struct rd r = rd_make(buf, len);
+    for (int n = 0; n < 2; n++) {
+        if (rd_left(&r) == 0)
+            return SNIFF_INCOMPLETE;
+        uint8_t type = rd_u8(&r);
+        if (type < 20 || type > 23)
+            return SNIFF_NO;
+        if (rd_left(&r) == 0)
+            return SNIFF_INCOMPLETE;
+        if (rd_u8(&r) != 3)
+            return SNIFF_NO;
+        if (rd_left(&r) == 0)
+            return SNIFF_INCOMPLETE;
+        if (rd_u8(&r) > 4)
+            return SNIFF_NO;
+        if (rd_left(&r) < 2)
+            return SNIFF_INCOMPLETE;
+        uint16_t rl = rd_be16(&r);
+        if (rl == 0 || rl > TLS_RECORD_MAX + 2048) /* (ciphertext may add up to 2048) */
+            return SNIFF_NO;
+        if (n == 1)
+            break; /* the second record's header is enough */
+        if (rd_left(&r) < rl)
+            return SNIFF_INCOMPLETE;
+        rd_skip(&r, rl);
+    }
+    return SNIFF_YES;
+}

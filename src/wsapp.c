@@ -197,12 +197,20 @@ void wsapp_end(struct wsapp *w, struct wst_analyzer *a, struct conn *c)
             wsmsg_finish(&w->m[s]);
 }
 
-int wsapp_midstream_sniff(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p,
-                          size_t len)
+bool wsapp_port_forced(const struct wst_analyzer *a, const struct conn *c)
 {
     for (size_t i = 0; i < sizeof a->lim.ws_ports / sizeof a->lim.ws_ports[0]; i++)
         if (a->lim.ws_ports[i] && a->lim.ws_ports[i] == c->ep[SIDE_S].port)
-            return 1;
-    int r = wsmsg_sniff(p, len, side_dir(side));
-    return r == WSMSG_SNIFF_YES ? 1 : r == WSMSG_SNIFF_INCOMPLETE ? -2 : 0;
+            return true;
+    return false;
+}
+
+void wsapp_start_side(struct wsapp *w, int side, bool at_header, bool verify)
+{
+    if (!w->ok[side])
+        return;
+    if (at_header)
+        wsmsg_midstream_at_header(&w->m[side], verify);
+    else
+        wsmsg_midstream(&w->m[side]);
 }

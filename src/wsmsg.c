@@ -741,15 +741,76 @@ static size_t window_of(const struct wsmsg *m)
     return m->cfg.resync_window;
 }
 
+/* Where a walk along a chain of frame headers stopped. */
+enum { CW_REJECT, CW_MAX, CW_HDR, CW_FRAME };
+
+struct cwalk {
+    int st;          /* CW_*: an implausible header, max headers checked, the data ends in (or
+                        right before) a header, or inside a frame's payload */
+    int checked;     /* plausible headers */
+    bool data_start; /* one of them opens a message or is a control frame */
+    size_t off;      /* of the header where it stopped */
+    size_t left;     /* bytes from off to the end of the view */
+    size_t hl;       /* CW_FRAME: that header's length */
+    uint64_t flen;   /* CW_FRAME: its payload length */
+};
+
+/* Walk the frames from p[0] while every header is plausible after the one before it
+ * (continuations only inside a message, text payloads starting as UTF-8), at most max of
+ * them, within view bytes. The one chain rule, used by resynchronization, sniffing and
+ * mid-stream recognition. */
+static void chain_walk(const struct plaus *pl, const uint8_t *p, size_t view, int max,
+                       struct cwalk *r)
+{
+    size_t off = 0;
+    int in_msg = -1;
+
+    memset(r, 0, sizeof *r);
+    for (;;) {
+        struct wsf_hdr h;
+        size_t left = view - off;
+        int hl = wsf_peek_header(p + off, left, &h);
+        r->off = off;
+        r->left = left;
+        if (hl < 0) {
+            r->st = CW_REJECT;
+            return;
+        }
+        if (hl == 0) {
+            r->st = prefix_plausible(pl, p + off, left, in_msg) ? CW_HDR : CW_REJECT;
+            return;
+        }
+        if (!plausible(pl, &h, in_msg) || !text_prefix_ok(&h, p + off + hl, left - (size_t)hl)) {
+            r->st = CW_REJECT;
+            return;
+        }
+        r->checked++;
+        if (h.opcode != WSF_OP_CONT)
+            r->data_start = true;
+        if (r->checked >= max) {
+            r->st = CW_MAX;
+            return;
+        }
+        if (!wsf_is_control(h.opcode))
+            in_msg = !h.fin;
+        if (h.len > left - (size_t)hl) {
+            r->st = CW_FRAME;
+            r->hl = (size_t)hl;
+            r->flen = h.len;
+            return;
+        }
+        off += (size_t)hl + (size_t)h.len;
+    }
+}
+
 /*
  * Decide on the candidate header at p, with avail bytes buffered and eof when no more bytes
- * follow (a gap or the end). The candidate and the frames after it are walked as a chain:
- * every header must be plausible after the one before it (continuations only inside a
- * message, text payloads starting as UTF-8). Taken when RESYNC_CHAIN headers check out; when
- * the data ends (eof) exactly after a frame, or with at least two headers checked; when the
- * window ends with at least two headers checked, or inside the candidate's own frame (a frame
- * larger than the window is taken on its own). Only bytes within the window are looked at,
- * so the outcome depends on the bytes and not on how they were chunked. J_MORE sets *need.
+ * follow (a gap or the end). The candidate and the frames after it are walked as a chain
+ * (chain_walk). Taken when RESYNC_CHAIN headers check out; when the data ends (eof) exactly
+ * after a frame, or with at least two headers checked; when the window ends with at least two
+ * headers checked, or inside the candidate's own frame (a frame larger than the window is
+ * taken on its own). Only bytes within the window are looked at, so the outcome depends on
+ * the bytes and not on how they were chunked. J_MORE sets *need.
  */
 static int judge(const struct wsmsg *m, const uint8_t *p, size_t avail, bool eof, size_t *need)
 {
@@ -757,41 +818,28 @@ static int judge(const struct wsmsg *m, const uint8_t *p, size_t avail, bool eof
     size_t win = window_of(m);
     size_t view = avail < win ? avail : win;
     bool at_limit = avail >= win;
-    size_t off = 0;
-    int checked = 0;
-    int in_msg = -1;
+    struct cwalk r;
 
-    for (;;) {
-        struct wsf_hdr h;
-        size_t left = view - off;
-        int hl = wsf_peek_header(p + off, left, &h);
-        if (hl < 0)
-            return J_REJECT;
-        if (hl == 0) {
-            if (!prefix_plausible(&pl, p + off, left, in_msg))
-                return J_REJECT;
-            if (eof)
-                return (left == 0 || checked >= 2) ? J_ACCEPT : J_REJECT;
-            if (at_limit)
-                return checked >= 2 || (left == 0 && checked >= 1) ? J_ACCEPT : J_REJECT;
-            *need = off + (left < 2 ? 2 : left + 1);
-            return J_MORE;
-        }
-        if (!plausible(&pl, &h, in_msg) || !text_prefix_ok(&h, p + off + hl, left - (size_t)hl))
-            return J_REJECT;
-        if (++checked >= RESYNC_CHAIN)
-            return J_ACCEPT;
-        if (!wsf_is_control(h.opcode))
-            in_msg = !h.fin;
-        if (h.len > left - (size_t)hl) {
-            if (h.len > win - off - (size_t)hl) /* cannot end inside the window */
-                return checked >= 2 || off == 0 ? J_ACCEPT : J_REJECT;
-            if (eof)
-                return checked >= 2 ? J_ACCEPT : J_REJECT;
-            *need = off + (size_t)hl + (size_t)h.len + 2;
-            return J_MORE;
-        }
-        off += (size_t)hl + (size_t)h.len;
+    chain_walk(&pl, p, view, RESYNC_CHAIN, &r);
+    switch (r.st) {
+    case CW_MAX:
+        return J_ACCEPT;
+    case CW_HDR:
+        if (eof)
+            return (r.left == 0 || r.checked >= 2) ? J_ACCEPT : J_REJECT;
+        if (at_limit)
+            return r.checked >= 2 || (r.left == 0 && r.checked >= 1) ? J_ACCEPT : J_REJECT;
+        *need = r.off + (r.left < 2 ? 2 : r.left + 1);
+        return J_MORE;
+    case CW_FRAME:
+        if (r.flen > win - r.off - r.hl) /* cannot end inside the window */
+            return r.checked >= 2 || r.off == 0 ? J_ACCEPT : J_REJECT;
+        if (eof)
+            return r.checked >= 2 ? J_ACCEPT : J_REJECT;
+        *need = r.off + r.hl + (size_t)r.flen + 2;
+        return J_MORE;
+    default:
+        return J_REJECT;
     }
 }
 
@@ -1125,28 +1173,55 @@ void wsmsg_finish(struct wsmsg *m)
 int wsmsg_sniff(const uint8_t *p, size_t len, enum wst_dir dir)
 {
     struct plaus pl = {dir == WST_DIR_C2S, COMP_ANY, WSMSG_DEFAULT_MAX_MESSAGE};
-    size_t off = 0;
-    int n = 0;
-    int in_msg = -1;
+    struct cwalk r;
 
-    while (off < len) {
-        struct wsf_hdr h;
-        size_t left = len - off;
-        int hl = wsf_peek_header(p + off, left, &h);
-        if (hl < 0)
-            return WSMSG_SNIFF_NO;
-        if (hl == 0)
-            return prefix_plausible(&pl, p + off, left, in_msg) ? WSMSG_SNIFF_INCOMPLETE
-                                                                : WSMSG_SNIFF_NO;
-        if (!plausible(&pl, &h, in_msg) || !text_prefix_ok(&h, p + off + hl, left - (size_t)hl))
-            return WSMSG_SNIFF_NO;
-        if (h.len > left - (size_t)hl)
-            return WSMSG_SNIFF_INCOMPLETE;
-        off += (size_t)hl + (size_t)h.len;
-        if (!wsf_is_control(h.opcode))
-            in_msg = !h.fin;
-        if (++n >= 3)
-            return WSMSG_SNIFF_YES;
+    chain_walk(&pl, p, len, 3, &r);
+    switch (r.st) {
+    case CW_REJECT:
+        return WSMSG_SNIFF_NO;
+    case CW_MAX:
+        return WSMSG_SNIFF_YES;
+    case CW_HDR:
+        return r.left == 0 && r.checked >= 2 ? WSMSG_SNIFF_YES : WSMSG_SNIFF_INCOMPLETE;
+    default:
+        return WSMSG_SNIFF_INCOMPLETE;
     }
-    return n >= 2 ? WSMSG_SNIFF_YES : WSMSG_SNIFF_INCOMPLETE;
+}
+
+void wsmsg_chain(const uint8_t *p, size_t len, enum wst_dir dir, uint64_t max_message, int max,
+                 struct wsmsg_chain *out)
+{
+    struct plaus pl = {dir == WST_DIR_C2S, WST_COMP_PMD,
+                       max_message ? max_message : WSMSG_DEFAULT_MAX_MESSAGE};
+    struct cwalk r;
+
+    chain_walk(&pl, p, len, max, &r);
+    memset(out, 0, sizeof *out);
+    out->headers = r.checked;
+    out->data_start = r.data_start;
+    switch (r.st) {
+    case CW_REJECT:
+        out->rejected = true;
+        break;
+    case CW_MAX:
+        break;
+    case CW_HDR:
+        out->exact_end = r.left == 0;
+        out->need = r.off + (r.left < 2 ? 2 : r.left + 1);
+        break;
+    case CW_FRAME:
+        out->need = r.off + r.hl + (size_t)r.flen; /* (no wrap: flen <= max_message) */
+        break;
+    }
+}
+
+void wsmsg_midstream_at_header(struct wsmsg *m, bool verify)
+{
+    if (m->mode != WSMSG_NORMAL)
+        return;
+    frame_cut(m);
+    m->orphan = true; /* continuations belong to a message whose start was not captured */
+    m->verify_left = verify ? VERIFY_AFTER_RESYNC : 0;
+    if (m->z)
+        pmd_lose(m->z); /* the compression history before this point was not seen */
 }

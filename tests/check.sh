@@ -1,6 +1,6 @@
 #!/bin/sh
 # check.sh - every test suite in order: unit, golden, corpus, tshark oracle, tshark follow,
-# tshark TCP analysis, tshark http,
+# tshark TCP analysis, tshark http, WebSocket picked up mid-stream (cut captures),
 # WebSocket upgrades and messages against the generators' records, WebSocket frames against
 # tshark and the corpus peers, connection history against Zeek, the command line and
 # terminal safety, hostile captures (with memory bounds), live capture, and the sanitizer pass.
@@ -61,6 +61,7 @@ run_suite http tests/tshark-http.sh
 run_suite upgrade tests/upgrade-expect.sh
 run_suite wsmsg tests/ws-sidecar.sh
 run_suite wsframes tests/tshark-ws.sh
+run_suite midstream tests/midstream.sh
 run_suite zeekconn tests/zeek-conn.sh
 run_suite cli tests/cli.sh
 run_suite hostile tests/hostile.sh

@@ -123,7 +123,8 @@ EVENTS = {
                      'history': 'str', 'retransmissions': 'uint', 'anomalies': 'uint',
                      'gap_bytes': 'uint', 'tls': 'bool', 'http2': 'bool',
                      'http_requests': 'uint', 'http_responses': 'uint', 'http_errors': 'uint',
-                     'http_status_max': 'uint?', 'ws': enum('none', 'open', 'failed', 'midstream'),
+                     'http_status_max': 'uint?', 'ws': enum('none', 'open', 'failed', 'midstream',
+                                                           'unrecognized'),
                      'ws_fail': (FAIL_REASONS | {'bad_extension'}, None), 'ws_status': 'uint?',
                      'compression': (enum('permessage-deflate', 'x-webkit-deflate-frame'), None),
                      'text_c2s': 'uint', 'text_s2c': 'uint', 'binary_c2s': 'uint',
@@ -131,6 +132,10 @@ EVENTS = {
                      'deflate_wire': 'uint', 'deflate_len': 'uint', 'deflate_ratio': 'num?',
                      'close_c2s': 'uint?', 'close_s2c': 'uint?', 'ws_errors': 'uint',
                      'ws_error_first': 'str?', 'ok': 'bool', 'bad': 'list'},
+    # not in EVENTS.md (an added event, documented in man/wstap.1 "Mid-stream WebSocket")
+    'ws.midstream': {'recognized': 'bool',
+                     'rule': (enum('chain', 'both_directions', 'end_of_stream', 'ws_port'), None),
+                     'at_frame': 'uint?', 'detail': 'str'},
 }
 # Fields that depend on another field's value.
 CLOSE_FIELDS = {'code': 'uint?', 'reason': 'str?'}       # ws.control opcode close

@@ -285,7 +285,23 @@ def check_json_documented(corpus):
                   if ev in emitted and unseen else ''))
 
 
-ROW_RE = re.compile(r'^  c(\d+) +\S+ > \S+  .*? -- (ok|BAD: .*)$')
+ROW_RE = re.compile(r'^  c(\d+) +\S+ > \S+  (.*)$')
+# A row whose stream was not recognized as WebSocket ends in this sentence, after its BAD
+# reasons if any, instead of "-- ok".
+UNREC_RE = re.compile(r'(?: -- |; )no handshake captured; not recognized as WebSocket; '
+                      r'--ws-port \d+ forces it$')
+
+
+def row_tail(rest):
+    """(verdict, unrecognized): verdict is "ok", "BAD: ...", "" (unrecognized, no BAD
+    reason) or None when the row has no verdict at all."""
+    unrec = UNREC_RE.search(rest)
+    if unrec:
+        rest = rest[:unrec.start()]
+    m = re.search(r' -- (ok|BAD: .*)$', rest)
+    if m:
+        return m.group(1), bool(unrec)
+    return ('' if unrec else None), bool(unrec)
 
 
 def row_ws(line):
@@ -311,20 +327,34 @@ def check_summary_agrees(corpus):
             m = ROW_RE.match(line)
             if not m:
                 continue
+            tail, unrec = row_tail(m.group(2))
+            if tail is None:
+                continue
             rows += 1
             conn = int(m.group(1))
             seen.add(conn)
             s = sums.get(conn)
-            want = 'ok' if s and s['ok'] else 'BAD: ' + ', '.join(s['bad']) if s else None
-            if m.group(2) != want or row_ws(line) != (s['ws'], s['ws_status'], s['ws_fail']):
+            if s is None:
+                bad.append('%s c%d: a summary row without conn.summary'
+                           % (os.path.basename(c), conn))
+                continue
+            if s['ok']:
+                want = '' if s['ws'] == 'unrecognized' else 'ok'
+            else:
+                want = 'BAD: ' + ', '.join(s['bad'])
+            got_ws = ('unrecognized', None, None) if unrec else row_ws(line)
+            if tail != want or got_ws != (s['ws'], s['ws_status'], s['ws_fail']) or \
+                    unrec != (s['ws'] == 'unrecognized'):
                 bad.append('%s c%d: row "%s" %s, conn.summary "%s" %s' % (
-                    os.path.basename(c), conn, m.group(2)[:60], row_ws(line), (want or '')[:60],
+                    os.path.basename(c), conn, tail[:60], got_ws, (want or '')[:60],
                     s and (s['ws'], s['ws_status'], s['ws_fail'])))
         if seen != set(sums):
             bad.append('%s: rows for %d connections, conn.summary for %d'
                        % (os.path.basename(c), len(seen), len(sums)))
     result(not bad and rows > 100, 'summary rows and conn.summary agree (%d rows, ok/BAD reasons '
            'and WebSocket verdict)%s' % (rows, (': ' + '; '.join(bad[:4])) if bad else ''))
+
+
 def first_packets(path, k, tmp):
     """The bytes of a pcap file holding the first k packets of path (written by editcap,
     libpcap's writer in tshark's package: the test never parses the pcap format itself)."""

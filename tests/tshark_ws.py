@@ -252,6 +252,39 @@ def verify_midstream(ctx, conn, lines):
     return None
 
 
+def need_unnegotiated(msg, c, d, tval):
+    """No handshake in the capture: tshark was not told of permessage-deflate and shows the
+    compressed bytes (as text whose invalid UTF-8 becomes U+FFFD, or as data)."""
+    if c.handshake != 'midstream' or c.ws_open is not None:
+        return 'the handshake is in the capture'
+    if not msg.get('compressed') or not tval.isdigit():
+        return 'not a compressed message that tshark shows undecoded (%s)' % tval
+    return None
+
+
+def verify_unnegotiated(ctx, conn, lines):
+    return verify_tshark_inflate(ctx, conn, lines, need_unnegotiated)
+
+
+def verify_close_only(ctx, conn, lines):
+    """A connection picked up at its close handshake: one masked close from the client, one
+    unmasked from the server, the same code, and nothing else."""
+    c = ctx.w.conns.get(conn)
+    if c is None or c.handshake != 'midstream' or c.ws_open is not None:
+        return 'conn %s is not a mid-stream connection' % conn
+    codes = set()
+    for d, masked in (('c2s', True), ('s2c', False)):
+        fr, ct = c.frames[d], c.ctrls[d]
+        if c.msgs[d] or len(fr) != 1 or len(ct) != 1 or ct[0].get('opcode') != 'close':
+            return '%s: not exactly one close frame' % d
+        if fr[0].get('masked') is not masked:
+            return '%s: the close frame is %smasked' % (d, '' if fr[0].get('masked') else 'not ')
+        codes.add(ct[0].get('code'))
+    if len(codes) != 1 or None in codes:
+        return 'the close codes differ: %s' % sorted(codes)
+    return None
+
+
 FRAG_WHY = ('RFC 7692 7.2.1 / 6455 5.4: a compressed message is compressed as a whole and then '
             'split into fragments; only the first carries RSV1, and the payloads of all '
             'fragments are joined before inflating. tshark 4.0 reassembles the fragments but '
@@ -260,20 +293,35 @@ FRAG_WHY = ('RFC 7692 7.2.1 / 6455 5.4: a compressed message is compressed as a 
             'the sending application recorded (the sidecar), which the verification checks.')
 EXPLAINED = [
     {
-        'capture': 'pcaps/tcp-midstream.pcap', 'conn': 2, 'check': 'tshark',
-        'pattern': r'(c2s|s2c) (frame|message|control) #\d+: packet: wstap \d+, tshark \d+(-\d+)?',
-        'count': 12, 'verify': verify_midstream,
-        'what': 'packet numbers of the first 3 frames per direction (text, binary, ping/pong) '
-                'and of their messages/control frames: wstap reports them at packet 43 (c2s) / '
-                '44 (s2c), tshark at 30-42',
-        'right': 'both (no frame fact differs)',
-        'why': 'the capture starts inside an established WebSocket connection, without the '
-               'handshake. tshark is told the port is WebSocket (-d ...,websocket) and parses '
-               'from the first captured byte, which happens to be a frame start. wstap has to '
-               'find the framing itself (RFC 6455 5.2 gives no sync marker), so it holds '
-               'frames until several consecutive headers are plausible and then reports them '
-               'all at the packet that confirmed the framing. The frames, their order, '
-               'fields and lengths agree exactly (ws-sidecar checks the payloads).',
+        'capture': 'pcaps/ws-midstream-deflate.pcap', 'conn': 1, 'check': 'tshark',
+        'pattern': r'(c2s|s2c) message #\d+: decoded len: wstap \d+, tshark \d+',
+        'count': 24, 'verify': verify_unnegotiated,
+        'what': 'every compressed message (12 per direction): tshark reports the compressed '
+                'bytes (as text, each invalid UTF-8 byte counted as a 3-byte U+FFFD, or as data)',
+        'right': 'wstap',
+        'why': 'the capture starts after the upgrade, so the Sec-WebSocket-Extensions that '
+               'negotiated permessage-deflate is not in it. tshark, told only that the port is '
+               'WebSocket (-d ...,websocket), does not inflate RSV1 frames and shows the '
+               'compressed bytes. wstap reads RSV1 as permessage-deflate (the one extension '
+               'that uses it, RFC 7692) and its decoded lengths equal what the applications '
+               'recorded sending (sidecar), which the verification checks; the payloads are '
+               'checked byte for byte by the wsmsg and midstream suites.',
+    },
+    {
+        'capture': 'other/ndn-tools/ipv4-websocket-segmented.pcap', 'conn': 1,
+        'check': 'tshark',
+        'pattern': r'(c2s|s2c) (frames|controls): wstap 1, tshark 0',
+        'count': 4, 'verify': verify_close_only,
+        'what': 'the extra short connection (MANIFEST.md), picked up without its handshake: '
+                'wstap finds one close frame each way (1001), tshark none',
+        'right': 'wstap',
+        'why': 'its 8 client bytes are exactly one masked close frame (code 1001) and its 4 '
+               'server bytes exactly one unmasked close frame (1001): the close handshake of '
+               'a WebSocket connection upgraded before the capture started, on the same '
+               'server port as conn 2. tshark decodes that port as HTTP (conn 2 has its '
+               'upgrade), finds no request in conn 1 and shows no frame. wstap recognizes the '
+               'framing mid-stream (each stream ends exactly after its frame, which is '
+               'masked on the client side only); the verification re-checks exactly that.',
     },
     {
         'capture': 'pcaps/ws-node-deflate.pcap', 'conn': 1, 'check': 'tshark',

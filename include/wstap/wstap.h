@@ -95,6 +95,7 @@ enum wst_ev_type {
     WST_EV_PACKET_ERROR,
     WST_EV_CAPTURE_END,
     WST_EV_TCP_FIN, /* a side's FIN (first or retransmitted) */
+    WST_EV_WS_MIDSTREAM, /* a connection without a captured handshake: WebSocket or not */
     WST_EV__COUNT
 };
 
@@ -267,6 +268,15 @@ struct wst_ev_ws_fail {
     const char *detail; /* one sentence (valid during the callback) */
 };
 
+/* ws.midstream: what mid-stream recognition concluded about a connection picked up without
+ * its handshake (man wstap, "Mid-stream WebSocket"). */
+struct wst_ev_ws_midstream {
+    bool recognized;
+    const char *rule;    /* "chain", "both_directions", "end_of_stream", "ws_port"; NULL */
+    uint64_t at_frame;   /* packet holding the first frame header taken; 0: none */
+    const char *detail;  /* one sentence (valid during the callback) */
+};
+
 enum wst_ws_opcode {
     WST_WS_CONT = 0,
     WST_WS_TEXT = 1,
@@ -373,6 +383,7 @@ struct wst_event {
         struct wst_ev_packet_error pkterr;
         struct wst_ev_capture_end end;
         struct wst_ev_fin fin;
+        struct wst_ev_ws_midstream ws_midstream;
     } u;
 };
 

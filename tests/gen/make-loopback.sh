@@ -1,7 +1,7 @@
 #!/bin/bash
 # make-loopback.sh - regenerate every loopback sample capture in pcaps/
 # (http-keepalive, ws-python-*, ws-node-*, ws-nginx-proxy, ws-ipv6,
-# ws-pcapng, ws-sll, ws-sll2) with their .sent.jsonl / .meta.json sidecars.
+# ws-pcapng, ws-sll, ws-sll2, ws-midstream-deflate) with their .sent.jsonl / .meta.json sidecars.
 # Each generator records real traffic between real programs (curl, nginx,
 # python3-websockets, node-ws), checks the capture with tshark and the
 # sidecar with ws_verify.py, and stops on its own.
@@ -28,4 +28,5 @@ run gen-ws-node.sh plain
 run gen-ws-nginx-proxy.sh
 run gen-ws-sll.sh sll
 run gen-ws-sll.sh sll2
+run gen-ws-midstream.sh
 echo "make-loopback: all captures regenerated" >&2

@@ -404,6 +404,28 @@ START_TEST(test_h2_preface)
 }
 END_TEST
 
+/* A TLS stream picked up after its ClientHello: a record, then the next record's header. */
+START_TEST(test_tls_records)
+{
+    uint8_t b[5 + 300 + 5];
+    memset(b, 0xa5, sizeof b);
+    memcpy(b, "\x17\x03\x03\x01\x2c", 5); /* application data, 300 bytes */
+    memcpy(b + 305, "\x17\x03\x03\x00\x20", 5);
+    ck_assert_int_eq(sniff_tls_records(b, sizeof b), SNIFF_YES);
+    for (size_t k = 0; k < sizeof b; k++) /* every proper prefix: consistent so far */
+        ck_assert_int_eq(sniff_tls_records(b, k), SNIFF_INCOMPLETE);
+    b[305] = 0x81; /* a WebSocket frame header where the next record should be */
+    ck_assert_int_eq(sniff_tls_records(b, sizeof b), SNIFF_NO);
+    b[305] = 0x16;
+    b[3] = 0x48; /* a record longer than 16384 + 2048 */
+    ck_assert_int_eq(sniff_tls_records(b, sizeof b), SNIFF_NO);
+    static const uint8_t ws[] = {0x81, 0x05, 'h', 'e', 'l', 'l', 'o'};
+    ck_assert_int_eq(sniff_tls_records(ws, sizeof ws), SNIFF_NO);
+    static const uint8_t ssh[] = "SSH-2.0-OpenSSH_9.2p1\r\n";
+    ck_assert_int_eq(sniff_tls_records(ssh, sizeof ssh - 1), SNIFF_NO);
+}
+END_TEST
+
 static Suite *sniff_suite(void)
 {
     Suite *s = suite_create("sniff");
@@ -416,6 +438,7 @@ static Suite *sniff_suite(void)
     tcase_add_test(tc, test_hello_across_records);
     tcase_add_test(tc, test_built_hellos);
     tcase_add_test(tc, test_h2_preface);
+    tcase_add_test(tc, test_tls_records);
     suite_add_tcase(s, tc);
     return s;
 }
