@@ -62,7 +62,9 @@ def tshark(args):
 
 
 def base_args(cap, keys, meta):
-    a = ["-r", cap, "-o", "tls.keylog_file:" + keys]
+    # out-of-order reassembly: without it tshark stops decrypting a direction at its first
+    # lost segment (lossy-wss-recv), with it the retransmissions fill the gaps
+    a = ["-r", cap, "-o", "tls.keylog_file:" + keys, "-o", "tcp.reassemble_out_of_order:TRUE"]
     for p in meta.get("tls_ports", []):
         a += ["-d", "tcp.port==%d,tls" % p, "-d", "tls.port==%d,http" % p]
     for p in meta.get("http_ports", []):

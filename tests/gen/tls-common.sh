@@ -13,7 +13,7 @@
 # recorded sessions are committed, which is the point of these captures.
 
 tls_certs() {
-    local san="subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.254.91.2"
+    local san="subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.254.90.2"
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -addext "$san" \
         -keyout "$WORK/rsa.key" -out "$WORK/rsa.crt" 2>/dev/null
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \

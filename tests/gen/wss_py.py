@@ -119,10 +119,10 @@ def scenario(name, conn):
         close = (1000, "bye " + tag)
     elif name == "lossy":
         items = [("text", "lossy start")]
-        for i in range(30):
-            items.append(("binary", det_bytes(2000 + 331 * i, 500 + i)))
+        for i in range(20):
+            items.append(("binary", det_bytes(1500 + 231 * i, 500 + i)))
             if i % 5 == 4:
-                items.append(("text", "status %d " % i + "s" * (100 * i)))
+                items.append(("text", "status %d " % i + "s" * (80 * i)))
         items.append(("ping", b"lossy-ping"))
         close = (1000, "lossy wss done")
     else:
