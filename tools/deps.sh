@@ -17,9 +17,10 @@ if [ "$mode" = check ]; then
     pkgs="$pkgs tcpdump python3-websockets iproute2 procps"
     pkgs="$pkgs nodejs node-ws nginx-light curl openssl"
 elif [ "$mode" = bench ]; then
-    # bench/gen.sh: node-ws and node's http for traffic, tcpdump, ip/ss and ethtool for lo;
+    # bench/gen.sh: node-ws and node's http for traffic, tcpdump, ip/ss and ethtool for lo,
+    # openssl for many-small-tls's throwaway certificate;
     # bench/run.sh: tshark and tcpflow to compare with, GNU time for wall time and peak RSS.
-    pkgs="$pkgs nodejs node-ws tcpdump tshark tcpflow time ethtool iproute2 python3"
+    pkgs="$pkgs nodejs node-ws tcpdump tshark tcpflow time ethtool iproute2 python3 openssl"
 elif [ "$mode" != build ]; then
     echo "usage: tools/deps.sh [build|check|bench]" >&2
     exit 2
