@@ -11,7 +11,7 @@ For each capture (every pcaps/NAME.keys beside a NAME.pcap, or the one given wit
     streams; the WebSocket frames in them are parsed, unmasked and inflated by
     tests/gen/ws_verify.py's decoder and must equal NAME.sent.jsonl record for record
     (opcode, exact bytes, close code/reason); a connection whose keys are missing on purpose
-    (meta expect_decrypt "no_key") must give no decrypted byte at all;
+    (meta expect_decrypt "no_key", or "bad_key": wrong secrets) must give no decrypted byte at all;
   * `tshark -Y websocket` with the key log: the WebSocket opcodes per connection and
     direction in order, against the sidecar;
   * HTTP/1.1 and h2 captures (curl): the responses tshark decrypts against the bodies the
@@ -250,7 +250,7 @@ class Oracle:
                                % (len(c2s), len(s2c)))
                 if wsops.get((n, "c2s")) or wsops.get((n, "s2c")):
                     bad.append("tshark shows WebSocket frames of a connection without keys")
-                self.result(label + " (no key: nothing decrypted)", bad)
+                self.result(label + " (%s: nothing decrypted)" % c.get("expect_decrypt"), bad)
                 continue
             app = c.get("app")
             if app == "websocket":
@@ -322,7 +322,7 @@ class Oracle:
         for n, c in sorted(conns.items()):
             for d in ("c2s", "s2c"):
                 want = [r for r in recs if r["conn"] == n and r["dir"] == d]
-                if c.get("expect_decrypt") == "no_key":
+                if c.get("expect_decrypt") in ("no_key", "bad_key"):
                     want = []
                 g = [{"opcode": e["opcode"], "code": e.get("code"), "reason": e.get("reason") or "",
                       "len": e.get("len"),

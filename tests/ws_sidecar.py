@@ -6,7 +6,9 @@ written by tests/gen/), in both directions, compressed or not.
 Per connection and direction, wstap's ws.message / ws.control events (with --payload-max 0,
 so nothing is cut) are compared in order with the sidecar's records: opcode, decoded length,
 the text or the bytes (base64), and for close frames the code and reason. A record the
-capture could not contain (the sidecar says so with "lost": true) is skipped.
+capture could not contain (the sidecar says so with "lost": true) is skipped. TLS captures
+(pcaps/NAME.keys beside them) are read with --keylog NAME.keys once wstap has that option and
+skipped until then (make tlsoracle checks them with tshark).
 
 Order: within one direction a WebSocket connection is ordered, so records must match one for
 one. Across directions the generators' order is the order of send calls, so directions are
@@ -108,8 +110,8 @@ def main():
             continue
         # TLS captures (pcaps/NAME.keys beside them, tests/gen/gen-wss.sh): read with their key
         # log once wstap has --keylog; until then `make tlsoracle` checks them with tshark.
-        # Connections whose keys are missing on purpose (meta expect_decrypt "no_key") have
-        # no message wstap could decode.
+        # Connections whose keys are missing or wrong on purpose (meta expect_decrypt no_key,
+        # bad_key) have no message wstap could decode.
         keys = os.path.join(pdir, base + ".keys")
         nokey = set()
         if os.path.exists(keys):
@@ -118,7 +120,7 @@ def main():
                 continue
             with open(os.path.join(pdir, base + ".meta.json"), encoding="utf-8") as f:
                 nokey = {c["conn"] for c in json.load(f).get("connections", [])
-                         if c.get("expect_decrypt") == "no_key"}
+                         if c.get("expect_decrypt") in ("no_key", "bad_key")}
         else:
             keys = None
         want = {}

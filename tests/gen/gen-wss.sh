@@ -23,6 +23,10 @@
 #                                                    key log lacks the 2nd one's lines
 #   wrongkeys          wss-wrongkeys                 python, TLS 1.3; the key log is that of
 #                                                    another session (not in the capture)
+#   badkey             wss-badkey                    as wrongkeys, but the other session's
+#                                                    client random is replaced by this one's:
+#                                                    the right client random with the wrong
+#                                                    secrets (AEAD tags fail: bad_key)
 #   node13-aes128      wss-node-tls13-aes128         node-ws over https, TLS_AES_128_GCM_SHA256,
 #                                                    ALPN http/1.1, key log by the server
 #                                                    (node --tls-keylog)
@@ -72,6 +76,7 @@ py12-dhe-aes128)   name=wss-py-tls12-dhe-rsa-aes128; port=18307; tls12=1; cipher
 py13-deflate)      name=wss-py-tls13-deflate;      port=18308; alpn=http/1.1; compression=deflate; scen=deflate ;;
 two-onekey)        name=wss-two-onekey;            port=18309; conns=2; scen=small ;;
 wrongkeys)         name=wss-wrongkeys;             port=18310; scen=small ;;
+badkey)            name=wss-badkey;                port=18322; scen=small ;;
 node13-aes128)     name=wss-node-tls13-aes128;     port=18311; impl=node; ciphers=TLS_AES_128_GCM_SHA256
                    suite=$ciphers; alpn=http/1.1 ;;
 node13-aes256-deflate) name=wss-node-tls13-aes256-deflate; port=18312; impl=node; ciphers=TLS_AES_256_GCM_SHA384
@@ -112,7 +117,7 @@ logs=("$WORK/client.jsonl" "$WORK/server.jsonl")
 case "$impl" in
 py)
     extra_srv=()
-    [[ $variant == wrongkeys ]] && extra_srv=(--conns 2)
+    [[ $variant == wrongkeys || $variant == badkey ]] && extra_srv=(--conns 2)
     bg server timeout 40 "$PY" "$GEN/wss_py.py" server "${srv_args[@]}" "${tls_args[@]}" \
         "${extra_srv[@]}"
     wait_listen "$port"
@@ -122,7 +127,7 @@ py)
         --compression "$compression" --log "$WORK/client.jsonl" --meta "$WORK/cm.json" \
         "${tls_args[@]}"
     bg_wait client
-    if [[ $variant == wrongkeys ]]; then
+    if [[ $variant == wrongkeys || $variant == badkey ]]; then
         cap_stop
         # a second session with the same programs, not captured: its key log is the one
         # published beside the capture ("keys of another session")
@@ -135,6 +140,14 @@ py)
         logs=("$WORK/client.jsonl" "$WORK/server1.jsonl")
         cp "$keys" "$WORK/own.keys"
         cp "$WORK/other.keys" "$keys"
+        if [[ $variant == badkey ]]; then
+            # constructed: the other session's secrets under this session's client random
+            cr=$(tshark -r "$out" -Y 'tls.handshake.type==1' -T fields -e tls.handshake.random | head -n1)
+            cro=$(awk '$1 == "CLIENT_TRAFFIC_SECRET_0" {print $2; exit}' "$WORK/other.keys")
+            [[ -n $cr && -n $cro && $cr != "$cro" ]] || { echo "gen-wss: no client randoms" >&2; exit 1; }
+            sed "s/ $cro / $cr /" "$WORK/other.keys" >"$keys"
+            grep -q " $cr " "$keys" || { echo "gen-wss: substitution failed" >&2; exit 1; }
+        fi
     else
         bg_wait server
         cap_stop
@@ -277,13 +290,13 @@ impl, variant, conns = "$impl", "$variant", $conns
 key_updates = json.loads('$key_updates' or 'null')
 out = []
 for n in range(1, conns + 1):
-    keyed = not (variant == "two-onekey" and n == 2) and variant != "wrongkeys"
+    keyed = not (variant == "two-onekey" and n == 2) and variant not in ("wrongkeys", "badkey")
     c = {"conn": n, "tls": True, "version": "$version", "cipher": "$suite",
          "alpn": "$alpn" or None, "resumed": n > 1 and "$resumed_2nd" == "true",
          "resumption": ("$resumption" if n > 1 else None) or None,
          "hrr": "$hrr" == "true", "key_updates": key_updates or {"c2s": 0, "s2c": 0},
          "keys": keyed,
-         "expect_decrypt": "ok" if keyed else "no_key",
+         "expect_decrypt": "ok" if keyed else "bad_key" if variant == "badkey" else "no_key",
          "app": "websocket",
          "server_port": $port}
     if n in byc:
@@ -304,6 +317,10 @@ notes = {
                   "decrypted (no_key)",
     "wrongkeys": "the key log is the one written by the same client for another session "
                  "(made right after the capture, not in it): no client random matches (no_key)",
+    "badkey": "CONSTRUCTED key log: the one the same client wrote for another session (made "
+              "right after the capture, not in it) with that session's client random replaced "
+              "by this capture's: the client random matches, the secrets are wrong, every AEAD "
+              "tag fails (bad_key)",
     "keyupdate": "openssl s_client sends 'K' (KeyUpdate update_requested) twice and 'k' "
                  "(update_not_requested) once between WebSocket frames; the server "
                  "(OpenSSL via python ssl) answers each K with its own KeyUpdate",

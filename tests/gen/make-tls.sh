@@ -10,7 +10,7 @@ GEN="$(cd "$(dirname "$0")" && pwd)"
 all=(py12-rsa-aes128 py12-rsa-aes256 py12-rsa-chacha py12-ecdsa-aes128 py12-ecdsa-aes256
      py12-ecdsa-chacha py12-dhe-aes128 py13-deflate two-onekey wrongkeys node13-aes128
      node13-aes256-deflate node13-chacha node-hrr keyupdate resume12-sessid resume12-ticket
-     resume13-psk nginx-term curl-h1 curl-h2 lossy)
+     resume13-psk nginx-term badkey curl-h1 curl-h2 lossy)
 [[ $# -gt 0 ]] && all=("$@")
 for v in "${all[@]}"; do
     case "$v" in
