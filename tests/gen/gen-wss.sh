@@ -48,7 +48,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls-common.sh"
 
-[[ $# -ge 1 ]] || { sed -n 2,44p "$0" >&2; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '2,/^set -euo/p' "$0" | grep '^#' >&2; exit 2; }
 if [[ $# -gt 1 ]]; then
     for v in "$@"; do "$0" "$v"; done
     exit 0

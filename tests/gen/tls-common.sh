@@ -4,7 +4,7 @@
 #
 #   tls_certs            throwaway self-signed certificates made now with openssl, in $WORK:
 #                        $WORK/rsa.{crt,key} (RSA 2048) and $WORK/ecdsa.{crt,key} (P-256),
-#                        CN=localhost, SAN DNS:localhost,IP:127.0.0.1,IP:10.254.91.2;
+#                        CN=localhost, SAN DNS:localhost,IP:127.0.0.1,IP:10.254.90.2;
 #                        $WORK/dh.pem (RFC 7919 ffdhe2048 parameters, for DHE-RSA)
 #   tls_publish NAME     copy $WORK/NAME.{pcap,keys,sent.jsonl,meta.json} into pcaps/
 #                        (the ones that exist)
@@ -38,7 +38,6 @@ tls_publish() {
 # loss, retransmission or reordering and every connection with its SYN.
 tls_check_capture() {
     local f="$1" want="$2"
-    cp "$f" /tmp/wstap-gen-last.pcap 2>/dev/null || true
     tshark -r "$f" -Y 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.retransmission || tcp.analysis.out_of_order || tcp.flags.reset==1' >&2 2>/dev/null || true
     if [[ "${3:-}" != rst-ok ]]; then
         check_capture "$f" "$want"
@@ -50,7 +49,6 @@ tls_check_capture() {
     bad=$(tshark -r "$f" -Y 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.retransmission || tcp.analysis.out_of_order' 2>/dev/null | wc -l)
     if [[ "$syns" -ne "$conns" || "$conns" -lt "$want" || "$bad" -ne 0 ]]; then
         echo "gen: $f: bad capture: conns=$conns syns=$syns anomalies=$bad" >&2
-        cp "$f" /tmp/wstap-gen-last-bad.pcap 2>/dev/null || true
         return 1
     fi
     echo "gen: $(basename "$f"): ok: $(tshark -r "$f" 2>/dev/null | wc -l) packets, $conns TCP connection(s)" >&2
