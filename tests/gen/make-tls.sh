@@ -1,7 +1,7 @@
 #!/bin/bash
 # make-tls.sh - regenerate every TLS capture of pcaps/ (NAME.pcap + NAME.keys + NAME.meta.json
 # [+ NAME.sent.jsonl]) as root: tests/gen/gen-wss.sh, gen-https-curl.sh and lossy-wss.sh.
-# About 2 minutes.  Usage: tests/gen/make-tls.sh [VARIANT...] (gen-wss.sh variants, or
+# About 8 minutes on a loaded 2-core machine.  Usage: tests/gen/make-tls.sh [VARIANT...] (gen-wss.sh variants, or
 # curl-h1, curl-h2, lossy).  A run the generator rejects (tshark saw a retransmission: rare
 # on a loaded machine's loopback, and these captures must be lossless) is tried again, at
 # most 3 times.
