@@ -48,7 +48,7 @@ LIBAPP    := $(BUILD)/libwstapapp.a
 
 .PHONY: all run check deps deps-build unit golden corpus oracle follow install uninstall clean \
         golden-update fmt http tcpanal upgrade wsmsg wsframes midstream zeekconn cli hostile san \
-        san-bins sanitize valgrind
+        san-bins sanitize valgrind tlsoracle
 
 all: wstap
 
@@ -138,6 +138,10 @@ cli: wstap
 
 hostile: wstap
 	@sh tests/hostile.sh
+
+# TLS captures against tshark with their key logs (issue #19); not in make check yet
+tlsoracle: wstap
+	@sh tests/tshark-tls.sh
 
 # ---- sanitizers (issue #8) -------------------------------------------------------------------
 # make san builds everything again with AddressSanitizer + UndefinedBehaviorSanitizer into

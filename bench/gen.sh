@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/gen.sh - generate the benchmark captures from real software on loopback.
 #
-#   sudo bench/gen.sh [NAME...]        NAME: many-small bulk mixed eth (default: all four)
+#   sudo bench/gen.sh [NAME...]        NAME: many-small bulk mixed eth many-small-tls
+#                                      (default: all five)
 #
 # Writes $BENCH_DIR/NAME.pcap and NAME.meta.json (BENCH_DIR defaults to /var/tmp/wstap-bench,
 # outside the repository: the captures are hundreds of MB and never committed). Each capture is
@@ -10,6 +11,9 @@
 # kernel, or below its size targets, fails. `eth` is many-small with the loopback MTU at 1500 and
 # TSO/GSO off while it runs; the EXIT trap restores both, also on failure or interruption.
 # Every process runs under `timeout`; the trap kills what is left.
+# `many-small-tls` is many-small over TLS (wss://, node's https server, a throwaway self-signed
+# RSA certificate made by openssl for the run) and writes NAME.keys beside NAME.pcap: the key log
+# node's clients wrote (node --tls-keylog), for wstap --keylog and tshark -o tls.keylog_file.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -68,12 +72,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # NAME -> port, traffic mode, payload target (bytes), minimum file size (MB), minimum packets
-declare -A PORT=([many-small]=19201 [bulk]=19202 [mixed]=19203 [eth]=19204)
-declare -A MODE=([many-small]=many-small [bulk]=bulk [mixed]=mixed [eth]=many-small)
-declare -A TARGET=([many-small]=470000000 [bulk]=600000000 [mixed]=340000000 [eth]=470000000)
+declare -A PORT=([many-small]=19201 [bulk]=19202 [mixed]=19203 [eth]=19204 [many-small-tls]=19205)
+declare -A MODE=([many-small]=many-small [bulk]=bulk [mixed]=mixed [eth]=many-small
+                 [many-small-tls]=many-small)
+declare -A TARGET=([many-small]=470000000 [bulk]=600000000 [mixed]=340000000 [eth]=470000000
+                   [many-small-tls]=470000000)
 SCALE=${BENCH_SCALE:-1}  # e.g. 0.05 for a quick trial run (the size checks are scaled too)
-declare -A MIN_MB=([many-small]=250 [bulk]=500 [mixed]=300 [eth]=250)
-declare -A MIN_PKTS=([many-small]=2000000 [bulk]=0 [mixed]=0 [eth]=2000000)
+declare -A MIN_MB=([many-small]=250 [bulk]=500 [mixed]=300 [eth]=250 [many-small-tls]=250)
+declare -A MIN_PKTS=([many-small]=2000000 [bulk]=0 [mixed]=0 [eth]=2000000 [many-small-tls]=2000000)
 
 # await_line LOG PATTERN PID WHAT: block until the process PID wrote a line matching PATTERN to
 # LOG (its readiness report: tcpdump's "listening on", traffic.js server's "listening", which it
@@ -110,6 +116,15 @@ gen_one() {
     local t0 t1
     echo "bench-gen: $name: $mode traffic on 127.0.0.1:$port, payload target $target bytes" >&2
     [[ $name == eth ]] && eth_setup
+    local tls=() tlsenv=()
+    if [[ $name == many-small-tls ]]; then
+        mkdir -p "$WORK/tls"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+        tlsenv=(env "BENCH_TLS_DIR=$WORK/tls")
+        rm -f "$WORK"/keys*.log
+    fi
     rm -f "$tmp"
     : >"$WORK/tcpdump.log"
     timeout $((LIMIT_S + 30)) tcpdump -i lo -n -B 524288 -w "$tmp" "tcp port $port" \
@@ -117,7 +132,7 @@ gen_one() {
     CAP_PID=$!
     await_line "$WORK/tcpdump.log" 'listening on' "$CAP_PID" tcpdump
     sleep 0.3 # the BPF filter is attached before the message; let the ring settle
-    timeout $((LIMIT_S + 20)) "$NODE" "$HERE/traffic.js" server "$mode" "$port" \
+    timeout $((LIMIT_S + 20)) "${tlsenv[@]}" "$NODE" "$HERE/traffic.js" server "$mode" "$port" \
         >"$WORK/server.log" 2>&1 &
     local spid=$!
     PIDS+=("$spid")
@@ -127,8 +142,9 @@ gen_one() {
     [[ $mode == many-small ]] && k=2
     t0=$(date +%s.%N)
     for ((i = 0; i < k; i++)); do
-        timeout "$LIMIT_S" "$NODE" "$HERE/traffic.js" client "$mode" "$port" "$target" "$i/$k" \
-            >"$WORK/client$i.log" 2>&1 &
+        [[ ${#tlsenv[@]} -gt 0 ]] && tls=(--tls-keylog="$WORK/keys$i.log")
+        timeout "$LIMIT_S" "${tlsenv[@]}" "$NODE" "${tls[@]}" "$HERE/traffic.js" client "$mode" \
+            "$port" "$target" "$i/$k" >"$WORK/client$i.log" 2>&1 &
         cpids+=($!)
         PIDS+=($!)
     done
@@ -161,6 +177,12 @@ gen_one() {
         exit 1
     fi
     mv -f "$tmp" "$out"
+    local keyfile=""
+    if [[ $name == many-small-tls ]]; then
+        keyfile="$BENCH_DIR/$name.keys"
+        cat "$WORK"/keys*.log >"$keyfile"
+        echo "bench-gen: $name: key log $keyfile, $(grep -c CLIENT_TRAFFIC_SECRET_0 "$keyfile") sessions" >&2
+    fi
     cat >"$BENCH_DIR/$name.meta.json" <<EOF
 {"name": "$name", "mode": "$mode", "port": $port, "file": "$out", "bytes": $bytes,
  "packets": $captured, "kernel_dropped": $dropped, "interface_dropped": ${ifdropped:-0},
@@ -168,15 +190,16 @@ gen_one() {
  "capture": "tcpdump -i lo -B 524288 'tcp port $port' ($(tcpdump --version 2>&1 | head -1))",
  "lo": "$( [[ $name == eth ]] && echo 'mtu 1500, tso off, gso off' || echo "mtu $(cat /sys/class/net/lo/mtu), offloads as configured")",
  "traffic_seconds": $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}'), "generated": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+ "keylog": "$keyfile",
  "kernel": "$(uname -r)"}
 EOF
     echo "bench-gen: $name: ok: $out, $mb MB, $captured packets, 0 dropped" >&2
 }
 
 names=("$@")
-[[ ${#names[@]} -eq 0 ]] && names=(many-small bulk mixed eth)
+[[ ${#names[@]} -eq 0 ]] && names=(many-small bulk mixed eth many-small-tls)
 for n in "${names[@]}"; do
-    [[ -n "${PORT[$n]:-}" ]] || { echo "bench-gen: unknown capture '$n' (many-small bulk mixed eth)" >&2; exit 2; }
+    [[ -n "${PORT[$n]:-}" ]] || { echo "bench-gen: unknown capture '$n' (many-small bulk mixed eth many-small-tls)" >&2; exit 2; }
 done
 for n in "${names[@]}"; do
     gen_one "$n"

@@ -23,6 +23,8 @@
 // Content is pseudo-random from a fixed seed, so runs differ only in timing.
 'use strict';
 const http = require('http');
+const https = require('https');
+const fs = require('fs');
 const zlib = require('zlib');
 const { WebSocketServer, WebSocket } = require('ws');
 
@@ -37,6 +39,10 @@ if (!['server', 'client'].includes(role) || !MODES.includes(mode) || !port ||
   console.error('usage: traffic.js server MODE PORT | client MODE PORT TARGET_BYTES [I/K]');
   process.exit(2);
 }
+// BENCH_TLS_DIR (many-small only, bench/gen.sh many-small-tls): the same traffic over TLS
+// (wss://, node's https server with DIR/cert.pem and DIR/key.pem; the clients trust
+// DIR/cert.pem). The key log is written by node itself (--tls-keylog=FILE on the clients).
+const TLS_DIR = process.env.BENCH_TLS_DIR || '';
 const HARD_LIMIT_MS = Number(process.env.BENCH_GEN_LIMIT_S || 480) * 1000;
 setTimeout(() => { console.error(`${role}: hard time limit reached`); process.exit(3); },
   role === 'server' ? HARD_LIMIT_MS + 20000 : HARD_LIMIT_MS).unref();
@@ -135,7 +141,13 @@ function runServer() {
     });
     return;
   }
-  if (mode === 'many-small' || mode === 'bulk') {
+  if (mode === 'many-small' && TLS_DIR) {
+    const srv = https.createServer({ cert: fs.readFileSync(`${TLS_DIR}/cert.pem`),
+      key: fs.readFileSync(`${TLS_DIR}/key.pem`) });
+    const wss = new WebSocketServer({ server: srv, maxPayload: 4 << 20, perMessageDeflate: PMD });
+    wsServerHandlers(wss, mode);
+    srv.listen(port, '127.0.0.1', () => console.log('listening'));
+  } else if (mode === 'many-small' || mode === 'bulk') {
     const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 4 << 20,
       perMessageDeflate: mode === 'many-small' ? PMD : false });
     wsServerHandlers(wss, mode);
@@ -224,8 +236,10 @@ function manySmallClient() {
   let open = 0;
   const socks = [];
   for (let i = 0; i < N; i++) {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/feed/${partI}-${i}`,
-      { perMessageDeflate: PMD });
+    const ws = TLS_DIR
+      ? new WebSocket(`wss://127.0.0.1:${port}/feed/${partI}-${i}`,
+        { perMessageDeflate: PMD, ca: fs.readFileSync(`${TLS_DIR}/cert.pem`) })
+      : new WebSocket(`ws://127.0.0.1:${port}/feed/${partI}-${i}`, { perMessageDeflate: PMD });
     socks.push(ws);
     let seq = 0;
     const pump = () => {

@@ -10,13 +10,17 @@ if [ "$mode" = check ]; then
     # tshark is the test oracle, python3 parses JSON in tests, clang/libclang-rt for the
     # fuzzers, valgrind for make valgrind, groff/man-db to lint the man page; the live capture
     # test (tests/live.sh) needs tcpdump, python3-websockets, iproute2 (ip netns, ss) and
-    # procps (pgrep).
+    # procps (pgrep). The TLS capture generators (tests/gen/make-tls.sh, issue #19) run real
+    # programs: nodejs + node-ws, nginx-light (TLS terminator, h2), curl and openssl
+    # (s_client, throwaway certificates).
     pkgs="$pkgs tshark python3 clang libclang-rt-14-dev valgrind groff man-db"
     pkgs="$pkgs tcpdump python3-websockets iproute2 procps"
+    pkgs="$pkgs nodejs node-ws nginx-light curl openssl"
 elif [ "$mode" = bench ]; then
-    # bench/gen.sh: node-ws and node's http for traffic, tcpdump, ip/ss and ethtool for lo;
+    # bench/gen.sh: node-ws and node's http for traffic, tcpdump, ip/ss and ethtool for lo,
+    # openssl for many-small-tls's throwaway certificate;
     # bench/run.sh: tshark and tcpflow to compare with, GNU time for wall time and peak RSS.
-    pkgs="$pkgs nodejs node-ws tcpdump tshark tcpflow time ethtool iproute2 python3"
+    pkgs="$pkgs nodejs node-ws tcpdump tshark tcpflow time ethtool iproute2 python3 openssl"
 elif [ "$mode" != build ]; then
     echo "usage: tools/deps.sh [build|check|bench]" >&2
     exit 2

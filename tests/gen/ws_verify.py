@@ -98,7 +98,7 @@ def decode(buf, masked, pmd, no_takeover):
         if op != 0:
             if msg is not None:
                 raise ValueError("new message inside a fragmented one")
-            if rsv1 and not pmd:
+            if rsv1 and pmd is None:  # {} = negotiated without parameters
                 raise ValueError("RSV1 without permessage-deflate")
             msg = [op, [], bool(rsv1)]
         elif msg is None:
