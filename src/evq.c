@@ -184,6 +184,7 @@ static bool evq_fix(struct evq_w *w, struct wst_event *e)
     case WST_EV_TCP_ANOMALY:
     case WST_EV_TCP_GAP:
     case WST_EV_TCP_FIN:
+    case WST_EV_TCP_RST:
     case WST_EV_WS_FRAME:
     case WST_EV_H2_PREFACE:
         return true;

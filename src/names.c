@@ -39,6 +39,7 @@ static const struct tok ev_names[] = {
     {WST_EV_CAPTURE_END, "capture.end"},
     {WST_EV_TCP_FIN, "tcp.fin"},
     {WST_EV_WS_MIDSTREAM, "ws.midstream"},
+    {WST_EV_TCP_RST, "tcp.rst"},
     {0, NULL},
 };
 

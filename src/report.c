@@ -451,6 +451,7 @@ void report_event(struct report *r, const struct wst_event *ev)
         break;
     case WST_EV_TCP_SYN:
     case WST_EV_TCP_FIN:
+    case WST_EV_TCP_RST:
     case WST_EV__COUNT:
         break;
     }

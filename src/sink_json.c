@@ -267,6 +267,13 @@ static void json_put_fin(struct outbuf *ob, const struct wst_ev_fin *e)
     json_key_bool(ob, "peer_fin", e->peer_fin);
 }
 
+static void json_put_rst(struct outbuf *ob, const struct wst_ev_rst *e)
+{
+    json_key_u64(ob, "seq", e->seq);
+    json_key_bool(ob, "first", e->first);
+    json_key_u64(ob, "len", e->len);
+}
+
 static void json_put_anomaly(struct outbuf *ob, const struct wst_ev_anomaly *e)
 {
     json_key_str(ob, "kind", wst_anomaly_name(e->kind));
@@ -641,6 +648,9 @@ void sink_json_event(struct outbuf *ob, const struct sink_opts *so, const struct
         break;
     case WST_EV_WS_MIDSTREAM:
         json_put_ws_midstream(ob, &ev->u.ws_midstream);
+        break;
+    case WST_EV_TCP_RST:
+        json_put_rst(ob, &ev->u.rst);
         break;
     case WST_EV__COUNT:
         break;

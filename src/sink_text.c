@@ -348,6 +348,18 @@ static void text_put_fin(struct outbuf *ob, const struct wst_event *ev)
     outbuf_putc(ob, '\n');
 }
 
+/* c1 < RST seq 1 (reset: bytes still in flight are kept for 1 s) */
+static void text_put_rst(struct outbuf *ob, const struct wst_event *ev)
+{
+    const struct wst_ev_rst *e = &ev->u.rst;
+
+    outbuf_puts(ob, text_arrow(ev->dir));
+    outbuf_printf(ob, "RST seq %" PRIu64, e->seq);
+    if (e->len)
+        outbuf_printf(ob, " carrying %" PRIu32 " B", e->len);
+    outbuf_puts(ob, e->first ? " (connection reset)\n" : " (again)\n");
+}
+
 /* c1 > gap of 1448 B at seq 1449 (never captured) */
 static void text_put_gap(struct outbuf *ob, const struct wst_event *ev)
 {
@@ -829,6 +841,8 @@ static const char *text_color(const struct wst_event *ev)
         return ev->u.ws_open.accept_ok ? "\033[32m" : "\033[1;31m";
     case WST_EV_TCP_OPEN:
         return "\033[32m";
+    case WST_EV_TCP_RST:
+        return "\033[31m";
     case WST_EV_WS_MIDSTREAM:
         return ev->u.ws_midstream.recognized ? "\033[32m" : "\033[33m";
     case WST_EV_HTTP_REQUEST:
@@ -937,6 +951,9 @@ static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
     case WST_EV_WS_MIDSTREAM:
         term_put_cstr(ob, ev->u.ws_midstream.detail);
         outbuf_putc(ob, '\n');
+        break;
+    case WST_EV_TCP_RST:
+        text_put_rst(ob, ev);
         break;
     case WST_EV__COUNT:
         outbuf_putc(ob, '\n');

@@ -349,6 +349,18 @@ static void emit_fin(struct wst_analyzer *a, struct conn *c, int s, bool retrans
     an_emit(a, &ev);
 }
 
+/* tcp.rst: side s sent a RST (the first of the connection, or a later one). */
+static void emit_rst(struct wst_analyzer *a, struct conn *c, int s, const struct pkt *p)
+{
+    struct wst_event ev;
+
+    an_event_init(a, &ev, WST_EV_TCP_RST, c, s == SIDE_C ? WST_DIR_C2S : WST_DIR_S2C);
+    ev.u.rst.seq = tcp_rel_seq(c, s, p->seq);
+    ev.u.rst.first = !c->reset;
+    ev.u.rst.len = p->payload_len;
+    an_emit(a, &ev);
+}
+
 /* Feed the segment's bytes, FIN and ACK to the two reassemblers. */
 static void stream_segment(struct wst_analyzer *a, struct conn *c, int s, const struct pkt *p)
 {
@@ -439,6 +451,7 @@ static void handle_rst(struct wst_analyzer *a, struct conn *c, int s, const stru
 
     tcp_hist(c, s, 'R');
     tcp_emit_anomalies(a, c, s, p, fl, dup_num);
+    emit_rst(a, c, s, p);
     if (p->payload_len > 0 && tcp_after_rst_acceptable(c, s, p)) {
         /* RFC 9293 3.5.3 lets a reset carry data (a diagnostic); it is in the stream */
         tcp_emit_stream_anomaly(a, c, s, p, WST_AN_DATA_AFTER_RST);

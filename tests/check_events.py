@@ -92,6 +92,7 @@ EVENTS = {
     'tcp.anomaly': {'dir': DIR, 'kind': ANOMALY_KINDS, 'seq': 'int', 'len': 'uint'},
     'tcp.gap': {'dir': DIR, 'seq': 'int', 'len': 'uint'},
     'tcp.fin': {'dir': DIR, 'seq': 'uint', 'retransmitted': 'bool', 'peer_fin': 'bool'},
+    'tcp.rst': {'dir': DIR, 'seq': 'uint', 'first': 'bool', 'len': 'uint'},
     'tcp.close': {'how': CLOSE_HOW, 'by': (enum('client', 'server'), None),
                   'teardown': (enum('4way', '3way', 'simultaneous', 'half'), None),
                   'bytes_c2s': 'uint', 'bytes_s2c': 'uint', 'pkts_c2s': 'uint',

@@ -309,7 +309,7 @@ def run_wstap(path):
         err = p.stderr.decode('utf-8', 'replace').strip().splitlines()
         raise RuntimeError('wstap exit %d%s' % (p.returncode, ': ' + err[-1] if err else ''))
     opens, syn_frames = [], {}
-    fins, closes = {}, {}
+    fins, closes, resets = {}, {}, {}
     for line in p.stdout.decode('utf-8', 'replace').splitlines():
         try:
             ev = json.loads(line)
@@ -325,8 +325,10 @@ def run_wstap(path):
             fins[ev.get('frame')] = ev
         elif ev.get('ev') == 'tcp.close':
             closes[ev.get('conn')] = ev.get('frame')
+        elif ev.get('ev') == 'tcp.rst' and ev.get('first') is True:
+            resets[ev.get('conn')] = ev.get('frame')
     opens.sort(key=lambda e: e.get('conn') if isinstance(e.get('conn'), int) else 0)
-    return opens, syn_frames, fins, closes
+    return opens, syn_frames, fins, closes, resets
 
 
 # ---- comparison -------------------------------------------------------------------------------
@@ -402,7 +404,7 @@ def compare(label, opens, syn_frames, attempts):
     return passed, failed, lines
 
 
-def compare_fins(label, tfins, fins, conn_pairs, starts, closes):
+def compare_fins(label, tfins, fins, conn_pairs, starts, closes, resets):
     """tcp.fin against tshark's FIN segments (not SYN or RST ones): the same frames, the same
     relative sequence numbers, "retransmitted" exactly where tshark flags a retransmission.
     Returns (failed, explained, lines)."""
@@ -418,7 +420,15 @@ def compare_fins(label, tfins, fins, conn_pairs, starts, closes):
             conns = [c for c in pairs.get(frozenset((t.src, t.dst)), [])
                      if starts.get(c, t.frame) <= t.frame]
             ended = [c for c in conns if isinstance(closes.get(c), int) and closes[c] < t.frame]
-            if ended and len(ended) == len(conns):
+            reset = [c for c in conns if c not in ended and isinstance(resets.get(c), int)
+                     and resets[c] < t.frame]
+            if reset and len(ended) + len(reset) == len(conns):
+                lines.append('explained %s: after the RST of conn %d (frame %d): wstap takes a '
+                             'segment after a reset only when it is acceptable to the receiver '
+                             '(RFC 9293 3.10.7.4), and this one is not' % (where, reset[-1],
+                                                                           resets[reset[-1]]))
+                explained += 1
+            elif ended and len(ended) == len(conns):
                 lines.append('explained %s: after wstap closed conn %d (frame %d): a FIN once the '
                              'connection ended is not reported' % (where, ended[-1],
                                                                     closes[ended[-1]]))
@@ -450,7 +460,7 @@ def compare_fins(label, tfins, fins, conn_pairs, starts, closes):
 def check_file(path, label, confdir):
     try:
         rows = run_tshark(path, confdir)
-        opens, syn_frames, fins, closes = run_wstap(path)
+        opens, syn_frames, fins, closes, resets = run_wstap(path)
     except (RuntimeError, OSError) as e:
         return 0, 1, ['FAIL %s: %s' % (label, e)]
     attempts = group_attempts([r for r in rows if r.syn])
@@ -468,7 +478,7 @@ def check_file(path, label, confdir):
             if c not in conn_pairs and fr in by_frame:
                 conn_pairs[c] = frozenset((by_frame[fr].src, by_frame[fr].dst))
     nconn = p
-    ff, fx, flines = compare_fins(label, tfins, fins, conn_pairs, starts, closes)
+    ff, fx, flines = compare_fins(label, tfins, fins, conn_pairs, starts, closes, resets)
     lines += flines
     if tfins or fins:
         if ff:

@@ -96,6 +96,7 @@ enum wst_ev_type {
     WST_EV_CAPTURE_END,
     WST_EV_TCP_FIN, /* a side's FIN (first or retransmitted) */
     WST_EV_WS_MIDSTREAM, /* a connection without a captured handshake: WebSocket or not */
+    WST_EV_TCP_RST,      /* a RST segment of a tracked connection */
     WST_EV__COUNT
 };
 
@@ -163,6 +164,12 @@ struct wst_ev_fin {
     bool retransmitted; /* the same FIN again */
     bool peer_fin;      /* the peer's FIN was seen before: this FIN answers a close; else the
                            connection is half-closed and the peer may still send */
+};
+
+struct wst_ev_rst {
+    uint64_t seq;   /* relative sequence number of the RST */
+    bool first;     /* the connection's first RST (later ones: the peer's or repeats) */
+    uint32_t len;   /* payload bytes the RST carried (RFC 9293 3.5.3 allows a diagnostic) */
 };
 
 struct wst_ev_anomaly {
@@ -384,6 +391,7 @@ struct wst_event {
         struct wst_ev_capture_end end;
         struct wst_ev_fin fin;
         struct wst_ev_ws_midstream ws_midstream;
+        struct wst_ev_rst rst;
     } u;
 };
 

@@ -196,6 +196,18 @@ START_TEST(json_open_vlan)
 }
 END_TEST
 
+START_TEST(json_rst)
+{
+    struct wst_event ev = mkev(WST_EV_TCP_RST, 578, 5, 1, WST_DIR_S2C);
+    ev.u.rst.seq = 1;
+    ev.u.rst.first = true;
+    ev.u.rst.len = 13;
+    sink_json_event(ob, &sink_opts_default, &ev);
+    ck_assert_str_eq(taken(), "{\"ev\":\"tcp.rst\",\"t\":0.000578,\"frame\":5,\"conn\":1,"
+                              "\"dir\":\"s2c\",\"seq\":1,\"first\":true,\"len\":13}\n");
+}
+END_TEST
+
 START_TEST(json_fin)
 {
     struct wst_event ev = mkev(WST_EV_TCP_FIN, 578, 5, 1, WST_DIR_C2S);
@@ -601,6 +613,21 @@ START_TEST(text_fin)
 }
 END_TEST
 
+START_TEST(text_rst)
+{
+    struct wst_event ev = mkev(WST_EV_TCP_RST, 578, 5, 1, WST_DIR_S2C);
+    ev.u.rst.seq = 1;
+    ev.u.rst.first = true;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    ck_assert_str_eq(taken(), "0.000578 #5  c1 < RST seq 1 (connection reset)\n");
+    ev.dir = WST_DIR_C2S;
+    ev.u.rst.first = false;
+    ev.u.rst.len = 13;
+    sink_text_event(ob, &sink_opts_default, &ev);
+    ck_assert_str_eq(taken(), "0.000578 #5  c1 > RST seq 1 carrying 13 B (again)\n");
+}
+END_TEST
+
 START_TEST(text_open_midstream)
 {
     struct wst_event ev = mkopen();
@@ -987,6 +1014,7 @@ static Suite *sink_suite(void)
     tcase_add_test(tj, json_open_full);
     tcase_add_test(tj, json_open_vlan);
     tcase_add_test(tj, json_fin);
+    tcase_add_test(tj, json_rst);
     tcase_add_test(tj, json_open_midstream_v6);
     tcase_add_test(tj, json_irtt_rounding);
     tcase_add_test(tj, json_close_fin);
@@ -1020,6 +1048,7 @@ static Suite *sink_suite(void)
     tcase_add_test(tt, text_open);
     tcase_add_test(tt, text_open_vlan);
     tcase_add_test(tt, text_fin);
+    tcase_add_test(tt, text_rst);
     tcase_add_test(tt, text_open_midstream);
     tcase_add_test(tt, text_close);
     tcase_add_test(tt, text_anomaly_and_gap);

@@ -378,6 +378,14 @@ START_TEST(test_data_after_rst)
     ck_assert_str_eq(sc.c2s, "hello world");
     ck_assert_int_eq(count_anomaly(&r.log, WST_AN_DATA_AFTER_RST), 1);
     ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_CLOSE), 0);
+    /* each RST is an event at its own packet: the first one, then the answer to the write */
+    ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_RST), 2);
+    const struct wst_event *rst = evlog_find(&r.log, WST_EV_TCP_RST, 0);
+    ck_assert_int_eq(rst->dir, WST_DIR_S2C);
+    ck_assert_uint_eq(rst->u.rst.seq, 2);
+    ck_assert(rst->u.rst.first);
+    ck_assert_uint_eq(rst->u.rst.len, 0);
+    ck_assert(!evlog_find(&r.log, WST_EV_TCP_RST, 1)->u.rst.first);
     /* other traffic within the linger keeps it; after it, the close comes */
     tx_other(&r, RST_LINGER_US / 2);
     ck_assert_int_eq(evlog_count(&r.log, WST_EV_TCP_CLOSE), 0);
