@@ -17,8 +17,11 @@ struct flow_key {
     uint16_t port[2];
 };
 
+#define TCP_AN_HOLES 8 /* unfilled sequence holes remembered per direction */
+
 /* Sequence analysis of one direction, mirroring Wireshark's tcp_analyze_seq_info so the
- * anomaly counts mean what tshark's tcp.analysis.* flags mean. */
+ * anomaly counts mean what tshark's tcp.analysis.* flags mean (retransmission and
+ * out-of-order excepted: those are decided by the bytes seen, below). */
 struct tcp_anal {
     bool nextseq_set;
     bool maxack_set;
@@ -33,6 +36,28 @@ struct tcp_anal {
     unsigned lastflags; /* anomaly bits of this direction's previous segment */
     int64_t nextseq_time;
     int64_t lastack_time;
+    /* What this side's stream has shown, to classify a segment below nextseq by its bytes:
+     * every sequence number from seen_lo up to nextseq was seen on a segment, except the holes
+     * (ranges a later segment jumped over and nothing has filled yet). Holes are kept in
+     * ascending order; when they do not fit, the highest two merge (a merged hole covers seen
+     * bytes too: it may call seen bytes unseen, never the other way round). */
+    bool seen_set;
+    uint8_t nholes;
+    uint8_t nsack;  /* SACK blocks on this side's latest segment (its view of the peer) */
+    uint32_t seen_lo;
+    int64_t seen_lo_time;
+    bool ts_first_set;
+    uint32_t ts_first; /* this side's first TSval and when it was seen: its clock's tick */
+    int64_t ts_first_time;
+    struct {
+        uint32_t lo, hi; /* [lo, hi) in sequence space, never seen */
+        int64_t opened;  /* when the segment that jumped over it (the opener) was seen */
+        bool has_ts, has_ack;
+        uint32_t ts, ack; /* the opener's TSval and ACK: the order in which it was sent */
+    } hole[TCP_AN_HOLES];
+    struct {
+        uint32_t left, right;
+    } sack[WST_MAX_SACK];
 };
 
 /* What one side (the sender of one direction) has shown us. */

@@ -1,12 +1,15 @@
-/* tcpanal.c - per-segment TCP sequence analysis with Wireshark's definitions (retransmission,
- * out-of-order, lost and unseen segments, duplicate ACKs, windows, keep-alives). */
+/* tcpanal.c - per-segment TCP sequence analysis: retransmission and out-of-order by the bytes
+ * seen before, the rest with Wireshark's definitions (lost and unseen segments, duplicate ACKs,
+ * windows, keep-alives). */
 #include <string.h>
 
 #include "core.h"
 #include "tcpanal.h"
 
-#define FAST_RTX_WINDOW_US 20000 /* a fast retransmission follows the dup ACKs within 20 ms */
-#define OOO_DEFAULT_US 3000      /* out-of-order threshold without a measured handshake RTT */
+#define FAST_RTX_WINDOW_US 20000 /* a fast retransmission follows the peer's last ACK within
+                                    the round trip time + 20 ms */
+#define OOO_DEFAULT_US 3000      /* reorder window without a measured handshake RTT */
+#define SEEN_SPAN (1u << 30)     /* how far below nextseq the seen-bytes record reaches */
 #define WSCALE_MAX 14
 
 static inline bool seq_gt(uint32_t a, uint32_t b)
@@ -25,6 +28,154 @@ static inline bool seq_le(uint32_t a, uint32_t b)
 }
 
 #define BIT(k) (1u << (k))
+
+/* Remember [lo, hi) of side t's stream as jumped over (not seen) by segment p at time now. */
+static void holes_add(struct tcp_anal *t, uint32_t lo, uint32_t hi, const struct pkt *p,
+                      int64_t now)
+{
+    if (t->nholes == TCP_AN_HOLES) {
+        t->hole[TCP_AN_HOLES - 1].hi = hi; /* merge: the bytes between count as unseen too */
+        return;
+    }
+    t->hole[t->nholes].lo = lo;
+    t->hole[t->nholes].hi = hi;
+    t->hole[t->nholes].opened = now;
+    t->hole[t->nholes].has_ts = p->opts.has_ts;
+    t->hole[t->nholes].ts = p->opts.ts_val;
+    t->hole[t->nholes].has_ack = (p->flags & TCPF_ACK) != 0;
+    t->hole[t->nholes].ack = p->ack;
+    t->nholes++;
+}
+
+/*
+ * Does [lo, hi) hold bytes never seen before (below seen_lo or in a hole)? If so, returns the
+ * earliest such hole's index (-1 for below seen_lo) in *which and when it was first known to
+ * be missing in *opened.
+ */
+static bool seen_fills(const struct tcp_anal *t, uint32_t lo, uint32_t hi, int *which,
+                       int64_t *opened)
+{
+    bool fills = false;
+    if (!t->seen_set)
+        return false;
+    if (seq_lt(lo, t->seen_lo)) {
+        fills = true;
+        *which = -1;
+        *opened = t->seen_lo_time;
+    }
+    for (int i = 0; i < t->nholes; i++) {
+        if (seq_lt(lo, t->hole[i].hi) && seq_gt(hi, t->hole[i].lo)) {
+            if (!fills || t->hole[i].opened < *opened) {
+                *which = i;
+                *opened = t->hole[i].opened;
+            }
+            fills = true;
+        }
+    }
+    return fills;
+}
+
+/*
+ * Was segment p sent before (-1) or after (+1) the opener of hole h, by what the sender wrote
+ * in it (RFC 7323 timestamps, else its ACK number, both of which a sender never moves back)?
+ * 0 when they do not tell. Equal timestamps tell "before" only when this side's clock is
+ * known to tick faster than one round trip: then the two left the sender less than a round
+ * trip apart, too soon for any retransmission of bytes sent before the opener.
+ */
+static int sent_order(const struct tcp_anal *t, int h, const struct pkt *p, int64_t rtt)
+{
+    if (h < 0)
+        return 0;
+    if (t->hole[h].has_ts && p->opts.has_ts) {
+        if (seq_lt(p->opts.ts_val, t->hole[h].ts))
+            return -1;
+        if (seq_gt(p->opts.ts_val, t->hole[h].ts))
+            return 1;
+        uint32_t ticks = p->opts.ts_val - t->ts_first;
+        int64_t span = t->hole[h].opened - t->ts_first_time;
+        if (t->ts_first_set && ticks >= 100 && span > 0 && span / ticks < rtt)
+            return -1;
+        return 0;
+    }
+    if (t->hole[h].has_ack && (p->flags & TCPF_ACK)) {
+        if (seq_lt(p->ack, t->hole[h].ack))
+            return -1;
+        if (seq_gt(p->ack, t->hole[h].ack))
+            return 1;
+    }
+    return 0;
+}
+
+/* [lo, hi) has now been seen: shrink, split or drop the holes it covers. */
+static void seen_mark(struct tcp_anal *t, uint32_t lo, uint32_t hi)
+{
+    if (seq_lt(lo, t->seen_lo) && !seq_lt(hi, t->seen_lo))
+        t->seen_lo = lo; /* contiguous with what was seen: the record reaches further down */
+    for (int i = 0; i < t->nholes; i++) {
+        uint32_t hlo = t->hole[i].lo, hhi = t->hole[i].hi;
+        if (!seq_lt(lo, hhi) || !seq_gt(hi, hlo))
+            continue;
+        if (seq_le(lo, hlo) && !seq_lt(hi, hhi)) { /* covered: drop it */
+            memmove(&t->hole[i], &t->hole[i + 1], (size_t)(t->nholes - i - 1) * sizeof t->hole[0]);
+            t->nholes--;
+            i--;
+        } else if (seq_le(lo, hlo)) {
+            t->hole[i].lo = hi;
+        } else if (!seq_lt(hi, hhi)) {
+            t->hole[i].hi = lo;
+        } else if (t->nholes < TCP_AN_HOLES) { /* in the middle: two holes */
+            memmove(&t->hole[i + 2], &t->hole[i + 1],
+                    (size_t)(t->nholes - i - 1) * sizeof t->hole[0]);
+            t->hole[i + 1].lo = hi;
+            t->hole[i + 1].hi = hhi;
+            t->hole[i + 1].opened = t->hole[i].opened;
+            t->hole[i].hi = lo;
+            t->nholes++;
+            i++;
+        } /* no room to split: the hole stays whole (unseen is the safe side) */
+    }
+}
+
+/* Keep the record within SEEN_SPAN below nextseq, so that wrap-safe comparisons hold. */
+static void seen_trim(struct tcp_anal *t)
+{
+    uint32_t floor = t->nextseq - SEEN_SPAN;
+    if (seq_lt(t->seen_lo, floor))
+        t->seen_lo = floor;
+    int k = 0;
+    for (int i = 0; i < t->nholes; i++) {
+        if (seq_le(t->hole[i].hi, floor))
+            continue; /* now below seen_lo, which counts it as unseen anyway */
+        t->hole[k++] = t->hole[i];
+    }
+    t->nholes = (uint8_t)k;
+}
+
+/*
+ * Has the peer (whose latest segment is in rev) asked for the bytes at seq: either at least
+ * its second duplicate ACK acknowledges up to exactly seq, or its SACK blocks show it holds
+ * bytes above seq but not the byte at seq (a hole it reported, RFC 2018 / RFC 6675).
+ */
+static bool peer_asked(const struct tcp_anal *rev, uint32_t seq)
+{
+    if (!rev->lastack_set)
+        return false;
+    if (rev->dupacknum >= 2 && rev->lastack == seq)
+        return true;
+    if (rev->nsack == 0 || seq_lt(seq, rev->lastack))
+        return false;
+    bool above = false;
+    for (int i = 0; i < rev->nsack; i++) {
+        uint32_t l = rev->sack[i].left, r = rev->sack[i].right;
+        if (!seq_lt(l, r) || seq_le(l, rev->lastack))
+            continue; /* not a block above the cumulative ACK */
+        if (seq_le(l, seq) && seq_lt(seq, r))
+            return false; /* the peer holds this byte */
+        if (seq_lt(seq, l))
+            above = true;
+    }
+    return above;
+}
 
 /* The shift that applies to side s's windows: -1 unknown (a SYN missing), 0 when the two
  * SYNs did not both ask for scaling. */
@@ -79,8 +230,12 @@ static void emit_anomaly(struct wst_analyzer *a, struct conn *c, int s, const st
 
 /*
  * Classify one segment from side s. Returns the anomaly bits (by enum wst_anomaly) and the
- * duplicate ACK number; tcp_emit_anomalies reports them. The order of the checks and the state updated afterwards
- * follow Wireshark's tcp_analyze_sequence_number, so counts can be compared with tshark.
+ * duplicate ACK number; tcp_emit_anomalies reports them. The order of the checks and the state
+ * updated afterwards follow Wireshark's tcp_analyze_sequence_number, so counts can be compared
+ * with tshark, except for a segment below the highest sequence number seen: Wireshark calls it
+ * out-of-order when it comes soon after the last new one, whatever its bytes; here resent
+ * bytes are a retransmission and only a hole's fill can be out-of-order (man wstap, TCP
+ * ANALYSIS).
  */
 unsigned tcp_analyze(struct wst_analyzer *a, struct conn *c, int s, const struct pkt *p,
                      uint32_t *dup_out)
@@ -159,24 +314,53 @@ finished_fwd:
             fl |= BIT(WST_AN_SPURIOUS_RETRANSMISSION);
             goto finished_rtx;
         }
-        if (not_advanced && rev->dupacknum >= 2 && rev->lastack == seq &&
-            a->now - rev->lastack_time < FAST_RTX_WINDOW_US) {
+        if (!not_advanced)
+            goto finished_rtx;
+        /* Below the highest sequence number seen: classified by its bytes. Bytes all seen
+         * before are resent (a sender does not reorder its own stream): a retransmission,
+         * never out-of-order. Bytes never seen fill a hole: out-of-order when the segment
+         * says it was sent before the one that jumped over the hole (sent_order), or, when it
+         * does not say, while within one round trip of the moment the hole was jumped over,
+         * since no retransmission can arrive sooner; otherwise a retransmission. */
+        int64_t rtt = c->irtt_us > 0 ? c->irtt_us : OOO_DEFAULT_US;
+        int64_t opened = 0;
+        int hole = -1;
+        uint32_t end = seq + seglen + (synfin ? 1 : 0);
+        if (seen_fills(fwd, seq, end, &hole, &opened)) {
+            int order = sent_order(fwd, hole, p, rtt);
+            if (order < 0 || (order == 0 && a->now - opened < rtt)) {
+                fl |= BIT(WST_AN_OUT_OF_ORDER);
+                goto finished_rtx;
+            }
+        }
+        /* fast: the peer's latest segment asked for these bytes (duplicate ACKs or SACK)
+         * and the resend follows it within a round trip + 20 ms; otherwise a timeout */
+        if (peer_asked(rev, seq) && a->now - rev->lastack_time < rtt + FAST_RTX_WINDOW_US)
             fl |= BIT(WST_AN_FAST_RETRANSMISSION);
-            goto finished_rtx;
-        }
-        int64_t thres = c->irtt_us > 0 ? c->irtt_us : OOO_DEFAULT_US;
-        if (not_advanced && a->now - fwd->nextseq_time < thres &&
-            fwd->nextseq != seq + seglen + (synfin ? 1 : 0)) {
-            fl |= BIT(WST_AN_OUT_OF_ORDER);
-            goto finished_rtx;
-        }
-        if (not_advanced)
+        else
             fl |= BIT(WST_AN_RETRANSMISSION);
     }
 
 finished_rtx:;
     uint32_t nextseq = seq + seglen + (synfin ? 1 : 0);
     bool zwp = (fl & BIT(WST_AN_ZERO_WINDOW_PROBE)) != 0;
+    if (!zwp) {
+        if (!fwd->seen_set) {
+            fwd->seen_set = true;
+            fwd->seen_lo = seq;
+            fwd->seen_lo_time = a->now;
+        } else {
+            if (seglen > 0 || synfin)
+                seen_mark(fwd, seq, nextseq);
+            if (fwd->nextseq_set && seq_gt(seq, fwd->nextseq))
+                holes_add(fwd, fwd->nextseq, seq, p, a->now);
+        }
+        if (p->opts.has_ts && !fwd->ts_first_set) {
+            fwd->ts_first_set = true;
+            fwd->ts_first = p->opts.ts_val;
+            fwd->ts_first_time = a->now;
+        }
+    }
     if ((!fwd->nextseq_set || seq_gt(nextseq, fwd->nextseq)) && !zwp) {
         fwd->nextseq = nextseq;
         fwd->nextseq_set = true;
@@ -193,6 +377,14 @@ finished_rtx:;
     fwd->lastack_set = (p->flags & TCPF_ACK) != 0;
     fwd->lastack_time = a->now;
     fwd->lastflags = fl;
+    fwd->nsack = 0;
+    for (int i = 0; i < p->opts.nsack && i < WST_MAX_SACK; i++) {
+        fwd->sack[i].left = p->opts.sack[i].left;
+        fwd->sack[i].right = p->opts.sack[i].right;
+        fwd->nsack++;
+    }
+    if (fwd->seen_set && fwd->nextseq_set)
+        seen_trim(fwd);
     *dup_out = dup_num;
     return fl;
 }
