@@ -43,7 +43,14 @@ struct tcp_anal {
      * bytes too: it may call seen bytes unseen, never the other way round). */
     bool seen_set;
     uint8_t nholes;
-    uint8_t nsack;  /* SACK blocks on this side's latest segment (its view of the peer) */
+    /* What this side last asked the peer for: its newest ACK (a segment whose ACK went back,
+     * a late reordered one, is skipped), that ACK's SACK blocks, its duplicate ACK number
+     * and when it was seen */
+    bool ask_set;
+    uint8_t nsack;
+    int32_t ask_dup;
+    uint32_t ask_ack;
+    int64_t ask_time;
     uint32_t seen_lo;
     int64_t seen_lo_time;
     bool ts_first_set;

@@ -152,22 +152,22 @@ static void seen_trim(struct tcp_anal *t)
 }
 
 /*
- * Has the peer (whose latest segment is in rev) asked for the bytes at seq: either at least
- * its second duplicate ACK acknowledges up to exactly seq, or its SACK blocks show it holds
+ * Has the peer (rev) asked for the bytes at seq with its newest ACK: either that ACK was at
+ * least its second duplicate ACK of exactly seq, or its SACK blocks show the peer holds
  * bytes above seq but not the byte at seq (a hole it reported, RFC 2018 / RFC 6675).
  */
 static bool peer_asked(const struct tcp_anal *rev, uint32_t seq)
 {
-    if (!rev->lastack_set)
+    if (!rev->ask_set)
         return false;
-    if (rev->dupacknum >= 2 && rev->lastack == seq)
+    if (rev->ask_dup >= 2 && rev->ask_ack == seq)
         return true;
-    if (rev->nsack == 0 || seq_lt(seq, rev->lastack))
+    if (rev->nsack == 0 || seq_lt(seq, rev->ask_ack))
         return false;
     bool above = false;
     for (int i = 0; i < rev->nsack; i++) {
         uint32_t l = rev->sack[i].left, r = rev->sack[i].right;
-        if (!seq_lt(l, r) || seq_le(l, rev->lastack))
+        if (!seq_lt(l, r) || seq_le(l, rev->ask_ack))
             continue; /* not a block above the cumulative ACK */
         if (seq_le(l, seq) && seq_lt(seq, r))
             return false; /* the peer holds this byte */
@@ -333,9 +333,9 @@ finished_fwd:
                 goto finished_rtx;
             }
         }
-        /* fast: the peer's latest segment asked for these bytes (duplicate ACKs or SACK)
-         * and the resend follows it within a round trip + 20 ms; otherwise a timeout */
-        if (peer_asked(rev, seq) && a->now - rev->lastack_time < rtt + FAST_RTX_WINDOW_US)
+        /* fast: the peer's newest ACK asked for these bytes (duplicate ACKs or SACK) and
+         * the resend follows it within a round trip + 20 ms; otherwise a timeout */
+        if (peer_asked(rev, seq) && a->now - rev->ask_time < rtt + FAST_RTX_WINDOW_US)
             fl |= BIT(WST_AN_FAST_RETRANSMISSION);
         else
             fl |= BIT(WST_AN_RETRANSMISSION);
@@ -377,11 +377,17 @@ finished_rtx:;
     fwd->lastack_set = (p->flags & TCPF_ACK) != 0;
     fwd->lastack_time = a->now;
     fwd->lastflags = fl;
-    fwd->nsack = 0;
-    for (int i = 0; i < p->opts.nsack && i < WST_MAX_SACK; i++) {
-        fwd->sack[i].left = p->opts.sack[i].left;
-        fwd->sack[i].right = p->opts.sack[i].right;
-        fwd->nsack++;
+    if ((p->flags & TCPF_ACK) && (!fwd->ask_set || !seq_lt(ack, fwd->ask_ack))) {
+        fwd->ask_set = true;
+        fwd->ask_ack = ack;
+        fwd->ask_dup = fwd->dupacknum;
+        fwd->ask_time = a->now;
+        fwd->nsack = 0;
+        for (int i = 0; i < p->opts.nsack && i < WST_MAX_SACK; i++) {
+            fwd->sack[i].left = p->opts.sack[i].left;
+            fwd->sack[i].right = p->opts.sack[i].right;
+            fwd->nsack++;
+        }
     }
     if (fwd->seen_set && fwd->nextseq_set)
         seen_trim(fwd);

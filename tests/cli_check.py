@@ -153,14 +153,16 @@ def check_ci():
     # on the sender-side capture every segment whose bytes were all sent before counts, also
     # those sent soon after the last new one (tshark calls 7 of them out-of-order): the count
     # is taken from the capture's own bytes, and is at least the bridge's drops after it
-    n = resent_segments(os.path.join(REPO, 'pcaps', 'lossy-ws-send.pcap'), 18902)
-    drops = meta('lossy-ws-send')['impairment']['bridge_counts']['s2c']
-    result(n >= drops['drop'] + drops['dropseg'],
-           'lossy-ws-send: %d resent segments >= %d bridge drops' %
-           (n, drops['drop'] + drops['dropseg']))
-    check_exit('lossy-ws-send', ['--fail-on', 'retransmissions>%d' % (n - 1)], 1,
-               r'^wstap: --fail-on retransmissions>%d: %d retransmission' % (n - 1, n))
-    check_exit('lossy-ws-send', ['--fail-on', 'retransmissions>%d' % n], 0)
+    for name in ('lossy-ws-send', 'lossy-http-send'):
+        m = meta(name)
+        n = resent_segments(os.path.join(REPO, 'pcaps', name + '.pcap'), m['server']['port'])
+        drops = m['impairment']['bridge_counts']['s2c']
+        result(n >= drops['drop'] + drops['dropseg'],
+               '%s: %d resent segments >= %d bridge drops' %
+               (name, n, drops['drop'] + drops['dropseg']))
+        check_exit(name, ['--fail-on', 'retransmissions>%d' % (n - 1)], 1,
+                   r'^wstap: --fail-on retransmissions>%d: %d retransmission' % (n - 1, n))
+        check_exit(name, ['--fail-on', 'retransmissions>%d' % n], 0)
     check_exit('lossy-ws-recv', ['--fail-on', 'retransmissions>10', '--strict'], 1,
                r'retransmissions>10')
     for bad in ['bogus', 'close', 'retransmissions>', 'upgrade,,rst', 'rst>x']:

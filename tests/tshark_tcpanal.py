@@ -30,8 +30,23 @@ anomalies wstap's per-connection counters in tcp.close against the number of pac
           spurious counts are compared on their own. The other kinds (out_of_order, dup_ack,
           lost_segment, acked_unseen, zero_window, zero_window_probe, window_full,
           window_update, keep_alive, keep_alive_ack) map one to one.
+          wstap decides retransmission against out-of-order by the bytes seen before (man
+          wstap, TCP analysis), tshark by timing, so on captures in pcaps/ every segment the two
+          classify differently (among retransmission, fast, spurious and out_of_order) must be
+          explained per frame, or the connection fails. explain_frame checks wstap's class
+          against what the capture and the generator's bridge log (NAME.impair.log, with
+          NAME.meta.json saying which side was captured) prove: on the sending side, all the
+          segment's bytes were in earlier frames and the bridge logged a drop, dropseg or delay
+          of one of them (by IP id and raw sequence number); on the receiving side, a segment
+          whose bytes were not all seen is a retransmission when the bridge dropped or delayed
+          an earlier transmission of them (another IP id, before this frame passed), and
+          out-of-order when the bridge held this very frame and logged no earlier transmission;
+          fast_retransmission also needs the peer's newest ACK before it (late ACKs skipped) to
+          be duplicate ACK #2 or later of exactly its sequence number, or to carry SACK blocks
+          above it that do not hold it, within the handshake RTT + 20 ms. An explained frame
+          prints its reason, and its tshark flags are replaced by wstap's class before counting.
           Tolerance: exact (0) on captures in pcaps/, where the traffic is known and each
-          impaired frame is logged (the lossy-* captures agree exactly in every kind). On
+          impaired frame is logged. On
           ../shared/corpus the tolerance is max(2, 5% of tshark's count) per kind: its
           synthetic captures (Arkime's *_synthetic.pcap, Suricata's evasion tests) hold
           hand-made segments that fit two definitions at once (a segment both out of order and a
@@ -293,11 +308,19 @@ def truth_of(pk, earlier, truth):
 
 
 def peer_asked(pk, earlier):
-    """(asked, reason): the peer's last segment before pk asked for pk's bytes, the rule for
-    fast_retransmission (a second or later duplicate ACK of exactly pk's sequence number, or
-    SACK blocks above it that do not hold it)."""
+    """(asked, reason): the peer's newest ACK before pk (late ACKs whose number went back
+    skipped) asked for pk's bytes, the rule for fast_retransmission (a second or later
+    duplicate ACK of exactly pk's sequence number, or SACK blocks above it that do not hold
+    it)."""
     g = pk[8]
-    peer = [e for e in earlier if e[1] == pk[2]]
+    peer, top = [], None
+    for e in earlier:
+        a = e[8]['ack']
+        if e[1] != pk[2] or not e[6] or a is None:
+            continue
+        if top is None or a >= top:
+            top = a
+            peer.append(e)
     if not peer:
         return False, 'no segment from the peer before it', None
     e = peer[-1]

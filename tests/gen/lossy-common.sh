@@ -33,9 +33,11 @@ LREPO=$(cd "$LGEN/../.." && pwd)
 LPCAPS=${PCAP_DIR:-$LREPO/pcaps}
 PY=/usr/bin/python3
 APPS="$LGEN/lossy-apps.py"
-NS_C=wsl-cli
-NS_R=wsl-rtr
-NS_S=wsl-srv
+# LOSSY_NS=PREFIX names the namespaces PREFIX-cli/-rtr/-srv (default wsl), so that two runs
+# on one machine do not meet; the meta records the default names either way
+NS_C=${LOSSY_NS:-wsl}-cli
+NS_R=${LOSSY_NS:-wsl}-rtr
+NS_S=${LOSSY_NS:-wsl}-srv
 IP_C=10.254.90.1
 IP_S=10.254.90.2
 LW=""
