@@ -186,6 +186,10 @@ START_TEST(test_fast_by_sack)
     cack(&r, 101, sk, 2, 10);   /* 11 */
     sdata(&r, 201, 100, 20);    /* 12 */
     ck_assert_int_eq(rtx_kind(&r, FR(9)), WST_AN_RETRANSMISSION);
+    /* a late, reordered ACK (its number goes back) does not replace the newest one */
+    cack(&r, 1, NULL, 0, 10);   /* 13 */
+    sdata(&r, 301, 100, 20);    /* 14 */
+    ck_assert_int_eq(rtx_kind(&r, FR(11)), WST_AN_FAST_RETRANSMISSION);
     rig_free(&r);
 }
 END_TEST
