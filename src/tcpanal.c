@@ -6,10 +6,10 @@
 #include "core.h"
 #include "tcpanal.h"
 
-#define FAST_RTX_WINDOW_US 20000 /* a fast retransmission follows the peer's last ACK within
-                                    the round trip time + 20 ms */
-#define OOO_DEFAULT_US 3000      /* reorder window without a measured handshake RTT */
-#define SEEN_SPAN (1u << 30)     /* how far below nextseq the seen-bytes record reaches */
+/* a fast retransmission follows the peer's newest ACK within the round trip time + this */
+#define FAST_RTX_WINDOW_US 20000
+#define OOO_DEFAULT_US 3000  /* reorder window without a measured handshake RTT */
+#define SEEN_SPAN (1u << 30) /* how far below nextseq the seen-bytes record reaches */
 #define WSCALE_MAX 14
 
 static inline bool seq_gt(uint32_t a, uint32_t b)

@@ -48,14 +48,19 @@ static void tx(struct rig *r, bool from_client, uint32_t seq, uint32_t ack, uint
                const uint8_t *opts, size_t optlen, size_t len, int64_t dt_us)
 {
     uint8_t b[2048];
-    struct seg s = {4,     from_client ? C : S,
+    struct seg s = {4,
+                    from_client ? C : S,
                     from_client ? S : C,
                     from_client ? CP : SP,
                     from_client ? SP : CP,
-                    seq,   ack,
-                    flags, 0,
-                    opts,  optlen,
-                    zeros, len};
+                    seq,
+                    ack,
+                    flags,
+                    0,
+                    opts,
+                    optlen,
+                    zeros,
+                    len};
     size_t n = pb_eth(b, &s);
     r->t += dt_us;
     struct wst_pkthdr h = {r->t, (uint32_t)n, (uint32_t)n};
@@ -122,10 +127,10 @@ START_TEST(test_resent_is_retransmission)
     struct rig r;
     rig_init(&r);
     handshake(&r);
-    sdata(&r, 1, 100, 1000);   /* 4 */
-    sdata(&r, 101, 100, 10);   /* 5 */
-    sdata(&r, 201, 100, 10);   /* 6 */
-    sdata(&r, 101, 100, 50);   /* 7: resent, 50 us after the newest */
+    sdata(&r, 1, 100, 1000); /* 4 */
+    sdata(&r, 101, 100, 10); /* 5 */
+    sdata(&r, 201, 100, 10); /* 6 */
+    sdata(&r, 101, 100, 50); /* 7: resent, 50 us after the newest */
     ck_assert_int_eq(rtx_kind(&r, FR(4)), WST_AN_RETRANSMISSION);
     wst_finish(r.a, NULL);
     const struct wst_event *cl = evlog_find(&r.log, WST_EV_TCP_CLOSE, 0);
@@ -143,10 +148,10 @@ START_TEST(test_fast_after_dup_acks)
     struct rig r;
     rig_init(&r);
     handshake(&r);
-    sdata(&r, 1, 100, 1000); /* 4 */
-    sdata(&r, 101, 100, 10); /* 5 */
-    sdata(&r, 201, 100, 10); /* 6 */
-    sdata(&r, 301, 100, 10); /* 7 */
+    sdata(&r, 1, 100, 1000);      /* 4 */
+    sdata(&r, 101, 100, 10);      /* 5 */
+    sdata(&r, 201, 100, 10);      /* 6 */
+    sdata(&r, 301, 100, 10);      /* 7 */
     cack(&r, 101, NULL, 0, 5000); /* 8: ACK */
     cack(&r, 101, NULL, 0, 10);   /* 9: dup #1 */
     cack(&r, 101, NULL, 0, 10);   /* 10: dup #2 */
@@ -183,12 +188,12 @@ START_TEST(test_fast_by_sack)
     cack(&r, 101, sk, 2, 5000); /* 9 */
     sdata(&r, 301, 100, 20);    /* 10 */
     ck_assert_int_eq(rtx_kind(&r, FR(7)), WST_AN_FAST_RETRANSMISSION);
-    cack(&r, 101, sk, 2, 10);   /* 11 */
-    sdata(&r, 201, 100, 20);    /* 12 */
+    cack(&r, 101, sk, 2, 10); /* 11 */
+    sdata(&r, 201, 100, 20);  /* 12 */
     ck_assert_int_eq(rtx_kind(&r, FR(9)), WST_AN_RETRANSMISSION);
     /* a late, reordered ACK (its number goes back) does not replace the newest one */
-    cack(&r, 1, NULL, 0, 10);   /* 13 */
-    sdata(&r, 301, 100, 20);    /* 14 */
+    cack(&r, 1, NULL, 0, 10); /* 13 */
+    sdata(&r, 301, 100, 20);  /* 14 */
     ck_assert_int_eq(rtx_kind(&r, FR(11)), WST_AN_FAST_RETRANSMISSION);
     rig_free(&r);
 }
@@ -200,9 +205,9 @@ START_TEST(test_rto_retransmission)
     struct rig r;
     rig_init(&r);
     handshake(&r);
-    sdata(&r, 1, 100, 1000);    /* 4 */
-    sdata(&r, 101, 100, 10);    /* 5 */
-    sdata(&r, 1, 100, 300000);  /* 6 */
+    sdata(&r, 1, 100, 1000);   /* 4 */
+    sdata(&r, 101, 100, 10);   /* 5 */
+    sdata(&r, 1, 100, 300000); /* 6 */
     ck_assert_int_eq(rtx_kind(&r, FR(3)), WST_AN_RETRANSMISSION);
     wst_finish(r.a, NULL);
     const struct wst_event *cl = evlog_find(&r.log, WST_EV_TCP_CLOSE, 0);
@@ -217,10 +222,10 @@ START_TEST(test_spurious)
     struct rig r;
     rig_init(&r);
     handshake(&r);
-    sdata(&r, 1, 100, 1000);     /* 4 */
-    sdata(&r, 101, 100, 10);     /* 5 */
+    sdata(&r, 1, 100, 1000);      /* 4 */
+    sdata(&r, 101, 100, 10);      /* 5 */
     cack(&r, 201, NULL, 0, 5000); /* 6 */
-    sdata(&r, 101, 100, 10);     /* 7 */
+    sdata(&r, 101, 100, 10);      /* 7 */
     ck_assert_int_eq(rtx_kind(&r, FR(4)), WST_AN_SPURIOUS_RETRANSMISSION);
     rig_free(&r);
 }
@@ -234,18 +239,18 @@ START_TEST(test_hole_fill)
     struct rig r;
     rig_init(&r);
     handshake(&r);
-    sdata(&r, 1, 100, 1000);  /* 4 */
-    sdata(&r, 201, 100, 10);  /* 5: lost segment */
+    sdata(&r, 1, 100, 1000);   /* 4 */
+    sdata(&r, 201, 100, 10);   /* 5: lost segment */
     sdata(&r, 101, 100, 2000); /* 6 */
     ck_assert_int_eq(rtx_kind(&r, FR(3)), WST_AN_OUT_OF_ORDER);
     sdata(&r, 401, 100, 10);    /* 7: jumps [301, 401) */
     sdata(&r, 301, 100, 50000); /* 8 */
     ck_assert_int_eq(rtx_kind(&r, FR(5)), WST_AN_RETRANSMISSION);
-    sdata(&r, 601, 100, 10);      /* 9: jumps [501, 601) */
-    cack(&r, 501, NULL, 0, 100);  /* 10 */
-    cack(&r, 501, NULL, 0, 10);   /* 11 */
-    cack(&r, 501, NULL, 0, 10);   /* 12 */
-    sdata(&r, 501, 100, 12000);   /* 13: one round trip after the dup ACKs */
+    sdata(&r, 601, 100, 10);     /* 9: jumps [501, 601) */
+    cack(&r, 501, NULL, 0, 100); /* 10 */
+    cack(&r, 501, NULL, 0, 10);  /* 11 */
+    cack(&r, 501, NULL, 0, 10);  /* 12 */
+    sdata(&r, 501, 100, 12000);  /* 13: one round trip after the dup ACKs */
     ck_assert_int_eq(rtx_kind(&r, FR(10)), WST_AN_FAST_RETRANSMISSION);
     /* once filled, bytes seen again are resent bytes (above the ACK: not spurious) */
     sdata(&r, 601, 100, 10); /* 14 */
@@ -263,8 +268,8 @@ START_TEST(test_hole_fill_timestamps)
     struct rig r;
     rig_init(&r);
     handshake(&r);
-    sdata_ts(&r, 1, 100, 1000, 1000);  /* 4 */
-    sdata_ts(&r, 201, 100, 1001, 10);  /* 5: jumps [101, 201) */
+    sdata_ts(&r, 1, 100, 1000, 1000);    /* 4 */
+    sdata_ts(&r, 201, 100, 1001, 10);    /* 5: jumps [101, 201) */
     sdata_ts(&r, 101, 100, 1000, 30000); /* 6 */
     ck_assert_int_eq(rtx_kind(&r, FR(3)), WST_AN_OUT_OF_ORDER);
     sdata_ts(&r, 401, 100, 1002, 10);  /* 7: jumps [301, 401) */
@@ -294,22 +299,22 @@ START_TEST(test_partly_new)
     struct rig r;
     rig_init(&r);
     handshake(&r);
-    sdata(&r, 1, 100, 1000);  /* 4 */
-    sdata(&r, 101, 100, 10);  /* 5 */
-    sdata(&r, 151, 150, 50);  /* 6 */
+    sdata(&r, 1, 100, 1000); /* 4 */
+    sdata(&r, 101, 100, 10); /* 5 */
+    sdata(&r, 151, 150, 50); /* 6 */
     ck_assert_int_eq(rtx_kind(&r, FR(3)), WST_AN_RETRANSMISSION);
-    sdata(&r, 301, 100, 10);  /* 7: in order */
+    sdata(&r, 301, 100, 10); /* 7: in order */
     ck_assert_int_eq(rtx_kind(&r, FR(4)), -1);
     sdata(&r, 701, 100, 10);  /* 8: jumps [401, 701) */
     sdata(&r, 651, 100, 100); /* 9: [651, 701) new, [701, 751) seen: a fill, in the window */
     ck_assert_int_eq(rtx_kind(&r, FR(6)), WST_AN_OUT_OF_ORDER);
-    sdata(&r, 501, 50, 100);  /* 10: the middle of [401, 651) */
+    sdata(&r, 501, 50, 100); /* 10: the middle of [401, 651) */
     ck_assert_int_eq(rtx_kind(&r, FR(7)), WST_AN_OUT_OF_ORDER);
-    sdata(&r, 501, 50, 10);   /* 11: the same again: resent */
+    sdata(&r, 501, 50, 10); /* 11: the same again: resent */
     ck_assert_int_eq(rtx_kind(&r, FR(8)), WST_AN_RETRANSMISSION);
-    sdata(&r, 401, 10, 10);   /* 12: the low end is still a hole */
+    sdata(&r, 401, 10, 10); /* 12: the low end is still a hole */
     ck_assert_int_eq(rtx_kind(&r, FR(9)), WST_AN_OUT_OF_ORDER);
-    sdata(&r, 600, 10, 10);   /* 13: and the high end */
+    sdata(&r, 600, 10, 10); /* 13: and the high end */
     ck_assert_int_eq(rtx_kind(&r, FR(10)), WST_AN_OUT_OF_ORDER);
     rig_free(&r);
 }
