@@ -126,9 +126,8 @@ static void seen_mark(struct tcp_anal *t, uint32_t lo, uint32_t hi)
         } else if (t->nholes < TCP_AN_HOLES) { /* in the middle: two holes */
             memmove(&t->hole[i + 2], &t->hole[i + 1],
                     (size_t)(t->nholes - i - 1) * sizeof t->hole[0]);
+            t->hole[i + 1] = t->hole[i]; /* the same opener: its time, TSval and ACK */
             t->hole[i + 1].lo = hi;
-            t->hole[i + 1].hi = hhi;
-            t->hole[i + 1].opened = t->hole[i].opened;
             t->hole[i].hi = lo;
             t->nholes++;
             i++;
@@ -146,6 +145,8 @@ static void seen_trim(struct tcp_anal *t)
     for (int i = 0; i < t->nholes; i++) {
         if (seq_le(t->hole[i].hi, floor))
             continue; /* now below seen_lo, which counts it as unseen anyway */
+        if (seq_lt(t->hole[i].lo, floor))
+            t->hole[i].lo = floor; /* a jump of up to 2^31: keep comparisons within range */
         t->hole[k++] = t->hole[i];
     }
     t->nholes = (uint8_t)k;
