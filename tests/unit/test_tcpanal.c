@@ -286,6 +286,17 @@ START_TEST(test_hole_fill_timestamps)
     sdata_ts(&r, 901, 100, 1203, 10);     /* 12: jumps [801, 901) */
     sdata_ts(&r, 801, 100, 1203, 15000);  /* 13 */
     ck_assert_int_eq(rtx_kind(&r, FR(10)), WST_AN_OUT_OF_ORDER);
+    /* a hole split by a fill in its middle keeps its opener's TSval in both parts: an older
+     * TSval on either part's fill still says "sent before" 30 ms later */
+    sdata_ts(&r, 1301, 100, 1210, 10);    /* 14: jumps [1001, 1301) */
+    sdata_ts(&r, 1101, 100, 1209, 30000); /* 15: the middle */
+    ck_assert_int_eq(rtx_kind(&r, FR(12)), WST_AN_OUT_OF_ORDER);
+    sdata_ts(&r, 1001, 100, 1209, 10); /* 16: the low part */
+    ck_assert_int_eq(rtx_kind(&r, FR(13)), WST_AN_OUT_OF_ORDER);
+    sdata_ts(&r, 1201, 100, 1209, 10); /* 17: the high part */
+    ck_assert_int_eq(rtx_kind(&r, FR(14)), WST_AN_OUT_OF_ORDER);
+    sdata_ts(&r, 1201, 100, 1230, 10); /* 18: now seen: resent */
+    ck_assert_int_eq(rtx_kind(&r, FR(15)), WST_AN_RETRANSMISSION);
     rig_free(&r);
 }
 END_TEST
