@@ -1,6 +1,7 @@
 /* tcpanal.c - per-segment TCP sequence analysis: retransmission and out-of-order by the bytes
  * seen before, the rest with Wireshark's definitions (lost and unseen segments, duplicate ACKs,
  * windows, keep-alives). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
@@ -29,22 +30,52 @@ static inline bool seq_le(uint32_t a, uint32_t b)
 
 #define BIT(k) (1u << (k))
 
-/* Remember [lo, hi) of side t's stream as jumped over (not seen) by segment p at time now. */
-static void holes_add(struct tcp_anal *t, uint32_t lo, uint32_t hi, const struct pkt *p,
-                      int64_t now)
+/* Side t's loss record, allocated on first use; NULL when the cap or memory refuses. */
+static struct tcp_loss *loss_get(struct wst_analyzer *a, struct tcp_anal *t)
 {
-    if (t->nholes == TCP_AN_HOLES) {
-        t->hole[TCP_AN_HOLES - 1].hi = hi; /* merge: the bytes between count as unseen too */
+    if (t->loss)
+        return t->loss;
+    if (a->loss_records >= TCP_LOSS_RECORDS)
+        return NULL;
+    t->loss = calloc(1, sizeof *t->loss);
+    if (t->loss)
+        a->loss_records++;
+    return t->loss;
+}
+
+void tcp_anal_free(struct wst_analyzer *a, struct conn *c)
+{
+    for (int s = 0; s < 2; s++) {
+        struct tcp_anal *t = &c->side[s].an;
+        if (t->loss) {
+            free(t->loss);
+            t->loss = NULL;
+            a->loss_records--;
+        }
+    }
+}
+
+/* Remember [lo, hi) of side t's stream as jumped over (not seen) by segment p at time now. */
+static void holes_add(struct wst_analyzer *a, struct tcp_anal *t, uint32_t lo, uint32_t hi,
+                      const struct pkt *p, int64_t now)
+{
+    struct tcp_loss *l = loss_get(a, t);
+    if (!l) {
+        t->loss_failed = true;
         return;
     }
-    t->hole[t->nholes].lo = lo;
-    t->hole[t->nholes].hi = hi;
-    t->hole[t->nholes].opened = now;
-    t->hole[t->nholes].has_ts = p->opts.has_ts;
-    t->hole[t->nholes].ts = p->opts.ts_val;
-    t->hole[t->nholes].has_ack = (p->flags & TCPF_ACK) != 0;
-    t->hole[t->nholes].ack = p->ack;
-    t->nholes++;
+    if (l->nholes == TCP_AN_HOLES) {
+        l->hole[TCP_AN_HOLES - 1].hi = hi; /* merge: the bytes between count as unseen too */
+        return;
+    }
+    l->hole[l->nholes].lo = lo;
+    l->hole[l->nholes].hi = hi;
+    l->hole[l->nholes].opened = now;
+    l->hole[l->nholes].has_ts = p->opts.has_ts;
+    l->hole[l->nholes].ts = p->opts.ts_val;
+    l->hole[l->nholes].has_ack = (p->flags & TCPF_ACK) != 0;
+    l->hole[l->nholes].ack = p->ack;
+    l->nholes++;
 }
 
 /*
@@ -63,11 +94,12 @@ static bool seen_fills(const struct tcp_anal *t, uint32_t lo, uint32_t hi, int *
         *which = -1;
         *opened = t->seen_lo_time;
     }
-    for (int i = 0; i < t->nholes; i++) {
-        if (seq_lt(lo, t->hole[i].hi) && seq_gt(hi, t->hole[i].lo)) {
-            if (!fills || t->hole[i].opened < *opened) {
+    const struct tcp_loss *l = t->loss;
+    for (int i = 0; l && i < l->nholes; i++) {
+        if (seq_lt(lo, l->hole[i].hi) && seq_gt(hi, l->hole[i].lo)) {
+            if (!fills || l->hole[i].opened < *opened) {
                 *which = i;
-                *opened = t->hole[i].opened;
+                *opened = l->hole[i].opened;
             }
             fills = true;
         }
@@ -84,23 +116,24 @@ static bool seen_fills(const struct tcp_anal *t, uint32_t lo, uint32_t hi, int *
  */
 static int sent_order(const struct tcp_anal *t, int h, const struct pkt *p, int64_t rtt)
 {
-    if (h < 0)
+    const struct tcp_loss *l = t->loss;
+    if (h < 0 || !l)
         return 0;
-    if (t->hole[h].has_ts && p->opts.has_ts) {
-        if (seq_lt(p->opts.ts_val, t->hole[h].ts))
+    if (l->hole[h].has_ts && p->opts.has_ts) {
+        if (seq_lt(p->opts.ts_val, l->hole[h].ts))
             return -1;
-        if (seq_gt(p->opts.ts_val, t->hole[h].ts))
+        if (seq_gt(p->opts.ts_val, l->hole[h].ts))
             return 1;
         uint32_t ticks = p->opts.ts_val - t->ts_first;
-        int64_t span = t->hole[h].opened - t->ts_first_time;
+        int64_t span = l->hole[h].opened - t->ts_first_time;
         if (t->ts_first_set && ticks >= 100 && span > 0 && span / ticks < rtt)
             return -1;
         return 0;
     }
-    if (t->hole[h].has_ack && (p->flags & TCPF_ACK)) {
-        if (seq_lt(p->ack, t->hole[h].ack))
+    if (l->hole[h].has_ack && (p->flags & TCPF_ACK)) {
+        if (seq_lt(p->ack, l->hole[h].ack))
             return -1;
-        if (seq_gt(p->ack, t->hole[h].ack))
+        if (seq_gt(p->ack, l->hole[h].ack))
             return 1;
     }
     return 0;
@@ -111,25 +144,26 @@ static void seen_mark(struct tcp_anal *t, uint32_t lo, uint32_t hi)
 {
     if (seq_lt(lo, t->seen_lo) && !seq_lt(hi, t->seen_lo))
         t->seen_lo = lo; /* contiguous with what was seen: the record reaches further down */
-    for (int i = 0; i < t->nholes; i++) {
-        uint32_t hlo = t->hole[i].lo, hhi = t->hole[i].hi;
+    struct tcp_loss *l = t->loss;
+    for (int i = 0; l && i < l->nholes; i++) {
+        uint32_t hlo = l->hole[i].lo, hhi = l->hole[i].hi;
         if (!seq_lt(lo, hhi) || !seq_gt(hi, hlo))
             continue;
         if (seq_le(lo, hlo) && !seq_lt(hi, hhi)) { /* covered: drop it */
-            memmove(&t->hole[i], &t->hole[i + 1], (size_t)(t->nholes - i - 1) * sizeof t->hole[0]);
-            t->nholes--;
+            memmove(&l->hole[i], &l->hole[i + 1], (size_t)(l->nholes - i - 1) * sizeof l->hole[0]);
+            l->nholes--;
             i--;
         } else if (seq_le(lo, hlo)) {
-            t->hole[i].lo = hi;
+            l->hole[i].lo = hi;
         } else if (!seq_lt(hi, hhi)) {
-            t->hole[i].hi = lo;
-        } else if (t->nholes < TCP_AN_HOLES) { /* in the middle: two holes */
-            memmove(&t->hole[i + 2], &t->hole[i + 1],
-                    (size_t)(t->nholes - i - 1) * sizeof t->hole[0]);
-            t->hole[i + 1] = t->hole[i]; /* the same opener: its time, TSval and ACK */
-            t->hole[i + 1].lo = hi;
-            t->hole[i].hi = lo;
-            t->nholes++;
+            l->hole[i].hi = lo;
+        } else if (l->nholes < TCP_AN_HOLES) { /* in the middle: two holes */
+            memmove(&l->hole[i + 2], &l->hole[i + 1],
+                    (size_t)(l->nholes - i - 1) * sizeof l->hole[0]);
+            l->hole[i + 1] = l->hole[i]; /* the same opener: its time, TSval and ACK */
+            l->hole[i + 1].lo = hi;
+            l->hole[i].hi = lo;
+            l->nholes++;
             i++;
         } /* no room to split: the hole stays whole (unseen is the safe side) */
     }
@@ -141,38 +175,46 @@ static void seen_trim(struct tcp_anal *t)
     uint32_t floor = t->nextseq - SEEN_SPAN;
     if (seq_lt(t->seen_lo, floor))
         t->seen_lo = floor;
+    struct tcp_loss *l = t->loss;
+    if (!l)
+        return;
     int k = 0;
-    for (int i = 0; i < t->nholes; i++) {
-        if (seq_le(t->hole[i].hi, floor))
+    for (int i = 0; i < l->nholes; i++) {
+        if (seq_le(l->hole[i].hi, floor))
             continue; /* now below seen_lo, which counts it as unseen anyway */
-        if (seq_lt(t->hole[i].lo, floor))
-            t->hole[i].lo = floor; /* a jump of up to 2^31: keep comparisons within range */
-        t->hole[k++] = t->hole[i];
+        if (seq_lt(l->hole[i].lo, floor))
+            l->hole[i].lo = floor; /* a jump of up to 2^31: keep comparisons within range */
+        l->hole[k++] = l->hole[i];
     }
-    t->nholes = (uint8_t)k;
+    l->nholes = (uint8_t)k;
 }
 
 /*
- * Has the peer (rev) asked for the bytes at seq with its newest ACK: either that ACK was at
- * least its second duplicate ACK of exactly seq, or its SACK blocks show the peer holds
- * bytes above seq but not the byte at seq (a hole it reported, RFC 2018 / RFC 6675).
+ * Has the peer (rev) asked for the bytes at seq with its newest ACK, seen at *when: either
+ * that ACK was at least its second duplicate ACK of exactly seq, or its SACK blocks show the
+ * peer holds bytes above seq but not the byte at seq (a hole it reported, RFC 2018 / RFC
+ * 6675). Without a loss record (the peer never sent SACK) its latest ACK is the newest.
  */
-static bool peer_asked(const struct tcp_anal *rev, uint32_t seq)
+static bool peer_asked(const struct tcp_anal *rev, uint32_t seq, int64_t *when)
 {
-    if (!rev->ask_set)
-        return false;
-    if (rev->ask_dup >= 2 && rev->ask_ack == seq)
+    const struct tcp_loss *l = rev->loss;
+    if (!l || !l->ask_set) {
+        *when = rev->lastack_time;
+        return rev->lastack_set && rev->dupacknum >= 2 && rev->lastack == seq;
+    }
+    *when = l->ask_time;
+    if (l->ask_dup >= 2 && l->ask_ack == seq)
         return true;
-    if (rev->nsack == 0 || seq_lt(seq, rev->ask_ack))
+    if (l->nsack == 0 || seq_lt(seq, l->ask_ack))
         return false;
     bool above = false;
-    for (int i = 0; i < rev->nsack; i++) {
-        uint32_t l = rev->sack[i].left, r = rev->sack[i].right;
-        if (!seq_lt(l, r) || seq_le(l, rev->ask_ack))
+    for (int i = 0; i < l->nsack; i++) {
+        uint32_t lf = l->sack[i].left, rt = l->sack[i].right;
+        if (!seq_lt(lf, rt) || seq_le(lf, l->ask_ack))
             continue; /* not a block above the cumulative ACK */
-        if (seq_le(l, seq) && seq_lt(seq, r))
+        if (seq_le(lf, seq) && seq_lt(seq, rt))
             return false; /* the peer holds this byte */
-        if (seq_lt(seq, l))
+        if (seq_lt(seq, lf))
             above = true;
     }
     return above;
@@ -327,7 +369,13 @@ finished_fwd:
         int64_t opened = 0;
         int hole = -1;
         uint32_t end = seq + seglen + (synfin ? 1 : 0);
-        if (seen_fills(fwd, seq, end, &hole, &opened)) {
+        bool fills = seen_fills(fwd, seq, end, &hole, &opened);
+        if (fwd->loss_failed && !fwd->loss) {
+            fills = true; /* holes not recorded: Wireshark's timing */
+            hole = -1;
+            opened = fwd->nextseq_time;
+        }
+        if (fills) {
             int order = sent_order(fwd, hole, p, rtt);
             if (order < 0 || (order == 0 && a->now - opened < rtt)) {
                 fl |= BIT(WST_AN_OUT_OF_ORDER);
@@ -336,7 +384,8 @@ finished_fwd:
         }
         /* fast: the peer's newest ACK asked for these bytes (duplicate ACKs or SACK) and
          * the resend follows it within a round trip + 20 ms; otherwise a timeout */
-        if (peer_asked(rev, seq) && a->now - rev->ask_time < rtt + FAST_RTX_WINDOW_US)
+        int64_t asked_at = 0;
+        if (peer_asked(rev, seq, &asked_at) && a->now - asked_at < rtt + FAST_RTX_WINDOW_US)
             fl |= BIT(WST_AN_FAST_RETRANSMISSION);
         else
             fl |= BIT(WST_AN_RETRANSMISSION);
@@ -354,12 +403,7 @@ finished_rtx:;
             if (seglen > 0 || synfin)
                 seen_mark(fwd, seq, nextseq);
             if (fwd->nextseq_set && seq_gt(seq, fwd->nextseq))
-                holes_add(fwd, fwd->nextseq, seq, p, a->now);
-        }
-        if (p->opts.has_ts && !fwd->ts_first_set) {
-            fwd->ts_first_set = true;
-            fwd->ts_first = p->opts.ts_val;
-            fwd->ts_first_time = a->now;
+                holes_add(a, fwd, fwd->nextseq, seq, p, a->now);
         }
     }
     if ((!fwd->nextseq_set || seq_gt(nextseq, fwd->nextseq)) && !zwp) {
@@ -378,16 +422,24 @@ finished_rtx:;
     fwd->lastack_set = (p->flags & TCPF_ACK) != 0;
     fwd->lastack_time = a->now;
     fwd->lastflags = fl;
-    if ((p->flags & TCPF_ACK) && (!fwd->ask_set || !seq_lt(ack, fwd->ask_ack))) {
-        fwd->ask_set = true;
-        fwd->ask_ack = ack;
-        fwd->ask_dup = fwd->dupacknum;
-        fwd->ask_time = a->now;
-        fwd->nsack = 0;
+    struct tcp_loss *l = fwd->loss;
+    if (!l && p->opts.nsack > 0 && (p->flags & TCPF_ACK))
+        l = loss_get(a, fwd);
+    if (p->opts.has_ts && !fwd->ts_first_set && !zwp) {
+        fwd->ts_first_set = true;
+        fwd->ts_first = p->opts.ts_val;
+        fwd->ts_first_time = a->now;
+    }
+    if (l && (p->flags & TCPF_ACK) && (!l->ask_set || !seq_lt(ack, l->ask_ack))) {
+        l->ask_set = true;
+        l->ask_ack = ack;
+        l->ask_dup = fwd->dupacknum;
+        l->ask_time = a->now;
+        l->nsack = 0;
         for (int i = 0; i < p->opts.nsack && i < WST_MAX_SACK; i++) {
-            fwd->sack[i].left = p->opts.sack[i].left;
-            fwd->sack[i].right = p->opts.sack[i].right;
-            fwd->nsack++;
+            l->sack[i].left = p->opts.sack[i].left;
+            l->sack[i].right = p->opts.sack[i].right;
+            l->nsack++;
         }
     }
     if (fwd->seen_set && fwd->nextseq_set)
