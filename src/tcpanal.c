@@ -370,8 +370,8 @@ finished_fwd:
         int hole = -1;
         uint32_t end = seq + seglen + (synfin ? 1 : 0);
         bool fills = seen_fills(fwd, seq, end, &hole, &opened);
-        if (fwd->loss_failed && !fwd->loss) {
-            fills = true; /* holes not recorded: Wireshark's timing */
+        if (fwd->loss_failed) {
+            fills = true; /* a hole went unrecorded: Wireshark's timing from then on */
             hole = -1;
             opened = fwd->nextseq_time;
         }
