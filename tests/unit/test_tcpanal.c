@@ -356,6 +356,67 @@ START_TEST(test_hole_overflow)
 }
 END_TEST
 
+/* Anomaly kinds by frame, for frames from 'from' on (a capture too long for struct evlog). */
+struct kinds {
+    uint64_t from;
+    int kind[16];
+};
+
+static void kinds_fn(const struct wst_event *ev, void *user)
+{
+    struct kinds *k = user;
+    if (ev->type != WST_EV_TCP_ANOMALY || ev->frame < k->from || ev->frame >= k->from + 16)
+        return;
+    enum wst_anomaly a = ev->u.anomaly.kind;
+    if (a == WST_AN_RETRANSMISSION || a == WST_AN_FAST_RETRANSMISSION ||
+        a == WST_AN_SPURIOUS_RETRANSMISSION || a == WST_AN_OUT_OF_ORDER)
+        k->kind[ev->frame - k->from] = (int)a;
+}
+
+/* One midstream server segment to client 10.(n >> 16).(n >> 8).n, port 40000. */
+static void tx_n(struct wst_analyzer *a, int64_t *t, uint32_t n, uint32_t seq, size_t len)
+{
+    char cip[32];
+    snprintf(cip, sizeof cip, "10.%u.%u.%u", 100 + ((n >> 16) & 0xff), (n >> 8) & 0xff, n & 0xff);
+    uint8_t b[2048];
+    struct seg sg = {4, S, cip, SP, CP, seq, 77, TCPF_ACK, 0, NULL, 0, zeros, len};
+    size_t len_b = pb_eth(b, &sg);
+    *t += 1;
+    struct wst_pkthdr h = {*t, (uint32_t)len_b, (uint32_t)len_b};
+    wst_packet(a, &h, b);
+}
+
+/* More directions with holes than TCP_LOSS_RECORDS: the first ones keep a record and know
+ * resent bytes; past the cap a direction has no record of its holes, so it cannot know which
+ * bytes were seen and falls back to Wireshark's timing rule (a resend within the window is
+ * out-of-order there). */
+START_TEST(test_loss_record_cap)
+{
+    struct wst_limits lim;
+    wst_limits_default(&lim);
+    struct kinds k;
+    k.from = UINT64_MAX - 16;
+    for (int i = 0; i < 16; i++)
+        k.kind[i] = -1;
+    struct wst_analyzer *a = wst_new(&lim, kinds_fn, &k);
+    ck_assert_ptr_nonnull(a);
+    wst_set_link(a, WST_LINK_ETHERNET);
+    int64_t t = 1000000000;
+    uint64_t frame = 0;
+    for (uint32_t n = 0; n <= TCP_LOSS_RECORDS; n++) {
+        tx_n(a, &t, n, 5001, 10);
+        tx_n(a, &t, n, 5101, 10); /* jumps [5011, 5101): a record */
+        frame += 2;
+    }
+    k.from = frame + 1;
+    tx_n(a, &t, 0, 5001, 10);                /* resent, with a record */
+    tx_n(a, &t, TCP_LOSS_RECORDS, 5001, 10); /* resent, no record */
+    ck_assert_int_eq(k.kind[0], WST_AN_RETRANSMISSION);
+    ck_assert_int_eq(k.kind[1], WST_AN_OUT_OF_ORDER);
+    wst_free(a);
+}
+END_TEST
+
 static Suite *tcpanal_suite(void)
 {
     Suite *s = suite_create("tcpanal");
@@ -369,6 +430,8 @@ static Suite *tcpanal_suite(void)
     tcase_add_test(tc, test_hole_fill_timestamps);
     tcase_add_test(tc, test_partly_new);
     tcase_add_test(tc, test_hole_overflow);
+    tcase_add_test(tc, test_loss_record_cap);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
 }
