@@ -21,8 +21,36 @@ struct flow_key {
     uint16_t vlan[WST_MAX_VLAN]; /* outermost first; unused entries are 0 */
 };
 
+#define TCP_AN_HOLES 8         /* unfilled sequence holes remembered per direction */
+#define TCP_LOSS_RECORDS 65536 /* loss records at once, over all connections */
+
+/* What a direction with loss needs remembered, allocated only once it shows some (a hole, a
+ * SACK block), so that connections without loss stay small. Holes are kept in ascending
+ * order; when they do not fit, the highest two merge (a merged hole covers seen bytes too: it
+ * may call seen bytes unseen, never the other way round). */
+struct tcp_loss {
+    uint8_t nholes;
+    uint8_t nsack;
+    /* what this side last asked the peer for: its newest ACK (a segment whose ACK went back,
+     * a late reordered one, is skipped), its SACK blocks, duplicate ACK number and time */
+    bool ask_set;
+    int32_t ask_dup;
+    uint32_t ask_ack;
+    int64_t ask_time;
+    struct {
+        uint32_t lo, hi; /* [lo, hi) in sequence space, never seen */
+        int64_t opened;  /* when the segment that jumped over it (the opener) was seen */
+        bool has_ts, has_ack;
+        uint32_t ts, ack; /* the opener's TSval and ACK: the order in which it was sent */
+    } hole[TCP_AN_HOLES];
+    struct {
+        uint32_t left, right;
+    } sack[WST_MAX_SACK];
+};
+
 /* Sequence analysis of one direction, mirroring Wireshark's tcp_analyze_seq_info so the
- * anomaly counts mean what tshark's tcp.analysis.* flags mean. */
+ * anomaly counts mean what tshark's tcp.analysis.* flags mean (retransmission and
+ * out-of-order excepted: those are decided by the bytes seen, below). */
 struct tcp_anal {
     bool nextseq_set;
     bool maxack_set;
@@ -37,6 +65,17 @@ struct tcp_anal {
     unsigned lastflags; /* anomaly bits of this direction's previous segment */
     int64_t nextseq_time;
     int64_t lastack_time;
+    /* What this side's stream has shown, to classify a segment below nextseq by its bytes:
+     * every sequence number from seen_lo up to nextseq was seen on a segment, except the holes
+     * in loss (ranges a later segment jumped over and nothing has filled yet). */
+    bool seen_set;
+    bool loss_failed; /* a hole without a record (its cap): classified by time, as Wireshark */
+    bool ts_first_set;
+    uint32_t seen_lo;
+    int64_t seen_lo_time;
+    uint32_t ts_first; /* this side's first TSval and when it was seen: its clock's tick */
+    int64_t ts_first_time;
+    struct tcp_loss *loss; /* allocated at this side's first hole or SACK block */
 };
 
 /* What one side (the sender of one direction) has shown us. */
@@ -155,6 +194,7 @@ struct wst_analyzer {
     uint64_t ip_datagrams; /* reassembled from ip_fragments */
     uint64_t tcp_conns, ws_conns;
     struct wst_budget app_budget; /* --max-app-total */
+    uint32_t loss_records;        /* struct tcp_loss allocated (at most TCP_LOSS_RECORDS) */
 };
 
 /* flow.c */

@@ -14,6 +14,8 @@ void tcp_emit_anomalies(struct wst_analyzer *a, struct conn *c, int s, const str
 int tcp_window_shift(const struct conn *c, int s);
 /* Relative sequence number in side s's stream (first data byte = 1). */
 uint64_t tcp_rel_seq(const struct conn *c, int s, uint32_t seq);
+/* Free the connection's loss records (at its close). */
+void tcp_anal_free(struct wst_analyzer *a, struct conn *c);
 /* Report a finding of the reassembler (overlap_mismatch, ooo_limit) on this segment. */
 void tcp_emit_stream_anomaly(struct wst_analyzer *a, struct conn *c, int s, const struct pkt *p,
                              enum wst_anomaly kind);

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "core.h"
 #include "ipfrag.h"
+#include "tcpanal.h"
 
 #define CLOSED_LINGER_US (60LL * 1000000) /* keep a closed connection to absorb late packets */
 
@@ -66,6 +67,7 @@ void wst_free(struct wst_analyzer *a)
         reasm_free(&c->side[SIDE_C].rs, &a->pool);
         reasm_free(&c->side[SIDE_S].rs, &a->pool);
         app_free(c);
+        tcp_anal_free(a, c);
     }
     flow_free(&a->ft);
     ipfrag_free(a->dec.frag);

@@ -252,6 +252,7 @@ void tcp_conn_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how
     c->phase = PH_CLOSED;
     an_emit(a, &ev);
     app_free(c);
+    tcp_anal_free(a, c);
     an_conn_released(a, c);
 }
 

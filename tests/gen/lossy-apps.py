@@ -717,7 +717,7 @@ def cmd_meta(a):
         "link_type": "EN10MB",
         "capture": {
             "tool": "tcpdump --immediate-mode -U -B 32768 -s 0",
-            "netns": a.capture_ns,
+            "netns": re.sub(r'^.*-(cli|srv)$', r'wsl-\1', a.capture_ns),
             "interface": a.capture_if,
             "filter": a.filter,
             "side": "client (receiver of the s2c data)" if a.capture_ns.endswith("-cli")

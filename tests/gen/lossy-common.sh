@@ -33,7 +33,8 @@ LREPO=$(cd "$LGEN/../.." && pwd)
 LPCAPS=${PCAP_DIR:-$LREPO/pcaps}
 PY=/usr/bin/python3
 APPS="$LGEN/lossy-apps.py"
-# LOSSY_NS=PREFIX renames the namespaces (PREFIX-cli, ...) so that two runs can coexist.
+# LOSSY_NS=PREFIX names the namespaces PREFIX-cli/-rtr/-srv (default wsl), so that two runs
+# on one machine do not meet; the meta records the default names either way
 NS_C=${LOSSY_NS:-wsl}-cli
 NS_R=${LOSSY_NS:-wsl}-rtr
 NS_S=${LOSSY_NS:-wsl}-srv

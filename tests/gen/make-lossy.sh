@@ -26,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	exit 1
 fi
 
-all=(lossy-ws-recv lossy-ws-send lossy-ws-deflate-recv lossy-http-recv
+all=(lossy-ws-recv lossy-ws-send lossy-ws-deflate-recv lossy-http-recv lossy-http-send
 	tcp-keepalive tcp-rst tcp-halfclose tcp-midstream tcp-zerowindow tcp-finloss)
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${all[@]}")
@@ -37,6 +37,7 @@ for n in "${want[@]}"; do
 	lossy-ws-send)         cmd=(lossy-ws.sh send) ;;
 	lossy-ws-deflate-recv) cmd=(lossy-ws.sh deflate) ;;
 	lossy-http-recv)       cmd=(lossy-http.sh) ;;
+	lossy-http-send)       cmd=(lossy-http.sh send) ;;
 	tcp-keepalive)         cmd=(lossy-tcp.sh keepalive) ;;
 	tcp-rst)               cmd=(lossy-tcp.sh rst) ;;
 	tcp-halfclose)         cmd=(lossy-tcp.sh halfclose) ;;
