@@ -258,8 +258,8 @@ def main():
     if rst_passed == 0:
         print("FAIL no connection with data after a RST (data_after_rst) was compared")
         failed += 1
-    print("follow: %d passed (%d with data after a RST), %d failed, %d explained"
-          % (passed, rst_passed, failed, explained))
+    print("follow: %d passed, %d failed, %d explained (%d with data after a RST)"
+          % (passed, failed, explained, rst_passed))
     return 1 if failed else 0
 
 
