@@ -140,6 +140,18 @@ static inline struct rd rd_sub(struct rd *r, size_t n)
     return s;
 }
 
+/* The value of one hexadecimal digit (either case), -1 for any other byte. */
+static inline int rd_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Peek a byte at offset off without moving; -1 when out of range. */
 static inline int rd_peek(const struct rd *r, size_t off)
 {

@@ -58,6 +58,13 @@ void json_put_b64(struct outbuf *ob, const uint8_t *p, size_t len);
  * \u007f, U+2028/U+2029 escaped, each maximal invalid UTF-8 subpart replaced by \ufffd. */
 void json_put_str(struct outbuf *ob, const uint8_t *s, size_t len);
 void json_put_cstr(struct outbuf *ob, const char *s);
+/* ,"key":VALUE after the first key of an object (keys are our own ASCII literals): the
+ * JSON sink's and conn.summary's one way of writing a field. */
+void json_key(struct outbuf *ob, const char *key);
+void json_key_u64(struct outbuf *ob, const char *key, uint64_t v);
+void json_key_int_or_null(struct outbuf *ob, const char *key, int v); /* -1: null */
+void json_key_bool(struct outbuf *ob, const char *key, bool v);
+void json_key_str(struct outbuf *ob, const char *key, const char *s); /* NULL: null */
 
 /* Untrusted bytes for a terminal: printable ASCII and valid UTF-8 as they are; a backslash
  * as \\; control bytes, DEL and invalid UTF-8 as \xNN; C1 controls, bidirectional

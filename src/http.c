@@ -827,17 +827,6 @@ static int chunk_error(struct http_body *b, enum http_body_err e)
     return HTTP_MALFORMED;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The size line ended: data follows, or the trailer section after the last chunk. */
 static void chunk_size_done(struct http_body *b)
 {
@@ -873,7 +862,7 @@ static int chunk_byte(struct http_body *b, int c)
 
     switch (b->cstate) {
     case CS_SIZE: {
-        int h = hexval(c);
+        int h = rd_hexval(c);
         if (h >= 0) {
             if (b->remaining > (CL_MAX - (uint64_t)h) / 16)
                 return chunk_error(b, HTTP_BODY_ERR_CHUNK_OVERFLOW);

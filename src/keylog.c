@@ -145,17 +145,6 @@ static void report(struct keylog *kl, enum keylog_err e)
         kl->bad_fn(kl->user, kl->lineno, e);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode a hex field into out (at most max bytes). Returns the byte count, or -1. */
 static int hex_decode(struct rd f, uint8_t *out, size_t max)
 {
@@ -163,8 +152,8 @@ static int hex_decode(struct rd f, uint8_t *out, size_t max)
     if (n == 0 || n % 2 || n / 2 > max)
         return -1;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(rd_u8(&f));
-        int lo = hexval(rd_u8(&f));
+        int hi = rd_hexval(rd_u8(&f));
+        int lo = rd_hexval(rd_u8(&f));
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

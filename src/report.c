@@ -672,43 +672,6 @@ void report_put_summary(const struct report *r, struct outbuf *ob)
     outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "WebSocket errors", r->ws_err);
 }
 
-/* ,"key": -- our own ASCII keys. */
-static void jkey(struct outbuf *ob, const char *key)
-{
-    outbuf_printf(ob, ",\"%s\":", key);
-}
-
-static void jkey_str(struct outbuf *ob, const char *key, const char *s)
-{
-    jkey(ob, key);
-    if (s)
-        json_put_cstr(ob, s);
-    else
-        outbuf_puts(ob, "null");
-}
-
-static void jkey_u64(struct outbuf *ob, const char *key, uint64_t v)
-{
-    jkey(ob, key);
-    outbuf_printf(ob, "%" PRIu64, v);
-}
-
-/* A non-negative int, or null for -1. */
-static void jkey_int(struct outbuf *ob, const char *key, int v)
-{
-    jkey(ob, key);
-    if (v < 0)
-        outbuf_puts(ob, "null");
-    else
-        outbuf_printf(ob, "%d", v);
-}
-
-static void jkey_bool(struct outbuf *ob, const char *key, bool v)
-{
-    jkey(ob, key);
-    outbuf_puts(ob, v ? "true" : "false");
-}
-
 static const char *const ws_state_name[] = {
     [WS_NONE] = "none", [WS_OPEN] = "open", [WS_FAILED] = "failed", [WS_MIDSTREAM] = "midstream"};
 
@@ -723,53 +686,54 @@ static void put_json_row(struct outbuf *ob, uint64_t id, const struct row *w,
     wst_endpoint_str(&w->server, sb, sizeof sb);
     outbuf_puts(ob, "{\"ev\":\"conn.summary\",\"t\":");
     sink_put_fixed(ob, end->rel_us, 6);
-    jkey_u64(ob, "frame", end->frame);
-    jkey_u64(ob, "conn", id);
-    jkey_str(ob, "client", cb);
-    jkey_str(ob, "server", sb);
-    jkey(ob, "duration");
+    json_key_u64(ob, "frame", end->frame);
+    json_key_u64(ob, "conn", id);
+    json_key_str(ob, "client", cb);
+    json_key_str(ob, "server", sb);
+    json_key(ob, "duration");
     sink_put_fixed(ob, w->duration_us, 6);
-    jkey_u64(ob, "bytes_c2s", w->bytes[0]);
-    jkey_u64(ob, "bytes_s2c", w->bytes[1]);
-    jkey_u64(ob, "pkts_c2s", w->pkts[0]);
-    jkey_u64(ob, "pkts_s2c", w->pkts[1]);
-    jkey_str(ob, "how", w->closed ? wst_close_how_name(w->how) : NULL);
-    jkey_str(ob, "by", w->closed ? wst_close_by_name(w->by) : NULL);
-    jkey_str(ob, "teardown", w->closed ? wst_teardown_name(w->teardown) : NULL);
-    jkey_str(ob, "history", w->history);
-    jkey_u64(ob, "retransmissions", w->retrans);
-    jkey_u64(ob, "anomalies", w->anomalies);
-    jkey_u64(ob, "gap_bytes", w->gap_bytes[0] + w->gap_bytes[1]);
-    jkey_bool(ob, "tls", w->tls);
-    jkey_bool(ob, "http2", w->h2);
-    jkey_u64(ob, "http_requests", w->http_req);
-    jkey_u64(ob, "http_responses", w->http_resp);
-    jkey_u64(ob, "http_errors", w->http_err);
-    jkey_int(ob, "http_status_max", w->worst_status > 0 ? w->worst_status : -1);
-    jkey_str(ob, "ws", w->not_ws ? "unrecognized" : ws_state_name[w->ws]);
-    jkey_str(ob, "ws_fail", w->ws == WS_FAILED ? wst_ws_fail_name(w->fail) : NULL);
-    jkey_int(ob, "ws_status", w->ws == WS_FAILED && w->fail_status > 0 ? w->fail_status : -1);
-    jkey_str(ob, "compression", w->ws == WS_NONE ? NULL : wst_compression_name(w->comp));
-    jkey_u64(ob, "text_c2s", w->text[0]);
-    jkey_u64(ob, "text_s2c", w->text[1]);
-    jkey_u64(ob, "binary_c2s", w->binary[0]);
-    jkey_u64(ob, "binary_s2c", w->binary[1]);
-    jkey_u64(ob, "ping", w->ping);
-    jkey_u64(ob, "pong", w->pong);
-    jkey_u64(ob, "deflate_wire", w->comp_wire);
-    jkey_u64(ob, "deflate_len", w->comp_len);
-    jkey(ob, "deflate_ratio");
+    json_key_u64(ob, "bytes_c2s", w->bytes[0]);
+    json_key_u64(ob, "bytes_s2c", w->bytes[1]);
+    json_key_u64(ob, "pkts_c2s", w->pkts[0]);
+    json_key_u64(ob, "pkts_s2c", w->pkts[1]);
+    json_key_str(ob, "how", w->closed ? wst_close_how_name(w->how) : NULL);
+    json_key_str(ob, "by", w->closed ? wst_close_by_name(w->by) : NULL);
+    json_key_str(ob, "teardown", w->closed ? wst_teardown_name(w->teardown) : NULL);
+    json_key_str(ob, "history", w->history);
+    json_key_u64(ob, "retransmissions", w->retrans);
+    json_key_u64(ob, "anomalies", w->anomalies);
+    json_key_u64(ob, "gap_bytes", w->gap_bytes[0] + w->gap_bytes[1]);
+    json_key_bool(ob, "tls", w->tls);
+    json_key_bool(ob, "http2", w->h2);
+    json_key_u64(ob, "http_requests", w->http_req);
+    json_key_u64(ob, "http_responses", w->http_resp);
+    json_key_u64(ob, "http_errors", w->http_err);
+    json_key_int_or_null(ob, "http_status_max", w->worst_status > 0 ? w->worst_status : -1);
+    json_key_str(ob, "ws", w->not_ws ? "unrecognized" : ws_state_name[w->ws]);
+    json_key_str(ob, "ws_fail", w->ws == WS_FAILED ? wst_ws_fail_name(w->fail) : NULL);
+    json_key_int_or_null(ob, "ws_status",
+                         w->ws == WS_FAILED && w->fail_status > 0 ? w->fail_status : -1);
+    json_key_str(ob, "compression", w->ws == WS_NONE ? NULL : wst_compression_name(w->comp));
+    json_key_u64(ob, "text_c2s", w->text[0]);
+    json_key_u64(ob, "text_s2c", w->text[1]);
+    json_key_u64(ob, "binary_c2s", w->binary[0]);
+    json_key_u64(ob, "binary_s2c", w->binary[1]);
+    json_key_u64(ob, "ping", w->ping);
+    json_key_u64(ob, "pong", w->pong);
+    json_key_u64(ob, "deflate_wire", w->comp_wire);
+    json_key_u64(ob, "deflate_len", w->comp_len);
+    json_key(ob, "deflate_ratio");
     if (w->comp_wire && w->comp_len)
         sink_put_fixed(ob, deflate_ratio(w), 2);
     else
         outbuf_puts(ob, "null");
-    jkey_int(ob, "close_c2s", w->close_code[0]);
-    jkey_int(ob, "close_s2c", w->close_code[1]);
-    jkey_u64(ob, "ws_errors", w->ws_err);
-    jkey_str(ob, "ws_error_first", w->ws_err ? (w->first_err ? w->first_err : "?") : NULL);
+    json_key_int_or_null(ob, "close_c2s", w->close_code[0]);
+    json_key_int_or_null(ob, "close_s2c", w->close_code[1]);
+    json_key_u64(ob, "ws_errors", w->ws_err);
+    json_key_str(ob, "ws_error_first", w->ws_err ? (w->first_err ? w->first_err : "?") : NULL);
     row_verdict(w, &v);
-    jkey_bool(ob, "ok", v.n == 0);
-    jkey(ob, "bad");
+    json_key_bool(ob, "ok", v.n == 0);
+    json_key(ob, "bad");
     outbuf_putc(ob, '[');
     for (size_t i = 0; i < v.n; i++) {
         if (i)

@@ -123,7 +123,7 @@ void json_put_cstr(struct outbuf *ob, const char *s)
 }
 
 /* ,"key": -- keys are our own ASCII literals and need no escaping. */
-static void json_key(struct outbuf *ob, const char *key)
+void json_key(struct outbuf *ob, const char *key)
 {
     outbuf_putc(ob, ',');
     outbuf_putc(ob, '"');
@@ -131,14 +131,14 @@ static void json_key(struct outbuf *ob, const char *key)
     outbuf_put(ob, "\":", 2);
 }
 
-static void json_key_u64(struct outbuf *ob, const char *key, uint64_t v)
+void json_key_u64(struct outbuf *ob, const char *key, uint64_t v)
 {
     json_key(ob, key);
     outbuf_put_u64(ob, v, 0);
 }
 
 /* A non-negative int, or null for the -1 ("absent") of the core's structs. */
-static void json_key_int_or_null(struct outbuf *ob, const char *key, int v)
+void json_key_int_or_null(struct outbuf *ob, const char *key, int v)
 {
     json_key(ob, key);
     if (v < 0)
@@ -147,14 +147,14 @@ static void json_key_int_or_null(struct outbuf *ob, const char *key, int v)
         outbuf_put_u64(ob, (uint64_t)v, 0);
 }
 
-static void json_key_bool(struct outbuf *ob, const char *key, bool v)
+void json_key_bool(struct outbuf *ob, const char *key, bool v)
 {
     json_key(ob, key);
     outbuf_puts(ob, v ? "true" : "false");
 }
 
 /* A string, or null for NULL. */
-static void json_key_str(struct outbuf *ob, const char *key, const char *s)
+void json_key_str(struct outbuf *ob, const char *key, const char *s)
 {
     json_key(ob, key);
     if (s)
