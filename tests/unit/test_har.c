@@ -1,6 +1,7 @@
 /* test_har.c - the --har archive: entries, URLs, WebSocket messages, copies of event bytes. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "har.h"
@@ -166,6 +167,48 @@ START_TEST(test_pipelined_and_partial)
 }
 END_TEST
 
+/* HAR_MAX_KEPT: past the cap messages and requests are left out, counted, and said so. */
+START_TEST(test_memory_cap)
+{
+    struct har *h = har_new();
+    size_t big = 1 << 20;
+    uint8_t *payload = calloc(1, big);
+    ck_assert_ptr_nonnull(payload);
+    feed_req(h, 1, 1, 1, "/", NULL, 0, 0);
+    feed_resp(h, 1, 2, 1, 101, NULL, 0);
+    struct wst_event open = ev_of(WST_EV_WS_OPEN, 1, 2, WST_DIR_S2C);
+    har_event(h, &open);
+    uint64_t n = (HAR_MAX_KEPT >> 20) + 2;
+    for (uint64_t i = 0; i < n; i++)
+        feed_msg(h, 1, 3 + i, WST_DIR_S2C, WST_WS_BINARY, payload, big, 0);
+    feed_req(h, 2, 100, 1, "/late", NULL, 0, 0);
+    free(payload);
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    struct outbuf *ob = malloc(sizeof *ob);
+    ck_assert_ptr_nonnull(ob);
+    outbuf_init(ob, fileno(f));
+    har_write(h, ob);
+    ck_assert_int_eq(outbuf_flush(ob), 0);
+    free(ob);
+    /* the head of the file holds the log's comment and the entry's counts (its _wstap object
+     * comes before its messages); the tail shows no later entry */
+    char head[2048], tail[512];
+    rewind(f);
+    size_t hn = fread(head, 1, sizeof head - 1, f);
+    head[hn] = '\0';
+    ck_assert_int_eq(fseek(f, -(long)(sizeof tail - 1), SEEK_END), 0);
+    size_t tn = fread(tail, 1, sizeof tail - 1, f);
+    tail[tn] = '\0';
+    ck_assert_ptr_nonnull(strstr(head, "\"comment\":\"wstap: 1 requests and 3 WebSocket messages "
+                                       "left out (the archive keeps at most 64 MiB"));
+    ck_assert_ptr_nonnull(strstr(head, "\"messages_dropped\":3"));
+    ck_assert_ptr_null(strstr(tail, "/late"));
+    fclose(f);
+    har_free(h);
+}
+END_TEST
+
 static Suite *har_suite(void)
 {
     Suite *s = suite_create("har");
@@ -173,6 +216,8 @@ static Suite *har_suite(void)
     tcase_add_test(tc, test_websocket_entry);
     tcase_add_test(tc, test_url_and_fallbacks);
     tcase_add_test(tc, test_pipelined_and_partial);
+    tcase_add_test(tc, test_memory_cap);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }
