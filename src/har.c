@@ -542,8 +542,11 @@ static void har_put_response(const struct har *h, const struct har_entry *e, str
     outbuf_puts(ob, "[]");
     json_key(ob, "headers");
     har_put_headers(h, e->resph_off, e->resph_n, ob);
-    /* Bodies are not kept: the size Content-Length announced; no body for 1xx/204/304. */
-    bool nobody = (e->status >= 100 && e->status < 200) || e->status == 204 || e->status == 304;
+    /* Bodies are not kept: the size Content-Length announced; no body for 1xx/204/304 or
+     * the answer to a HEAD (RFC 9112 6.3). */
+    struct wst_str method = {h->arena + e->method_off, e->method_len};
+    bool nobody = (e->status >= 100 && e->status < 200) || e->status == 204 ||
+                  e->status == 304 || har_name_is(method, "head");
     int64_t cl = nobody ? 0 : har_content_length(h, e->resph_off, e->resph_n);
     json_key(ob, "content");
     outbuf_puts(ob, "{\"size\":");

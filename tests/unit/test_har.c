@@ -149,6 +149,13 @@ START_TEST(test_pipelined_and_partial)
     feed_resp(h, 1, 3, 1, 200, cl, 2);
     feed_resp(h, 1, 4, 2, 200, NULL, 0);
     feed_resp(h, 2, 5, 1, 200, NULL, 0); /* a response without a request: no entry */
+    /* HEAD: the Content-Length describes a body that is not sent */
+    struct wst_event head = ev_of(WST_EV_HTTP_REQUEST, 4, 7, WST_DIR_C2S);
+    head.u.http.method = S("HEAD");
+    head.u.http.target = S("/h");
+    head.u.http.txn = 1;
+    har_event(h, &head);
+    feed_resp(h, 4, 8, 1, 200, cl, 2);
     feed_req(h, 3, 6, 1, "/cut", NULL, 0, WST_HTTP_PARTIAL);
     const char *o = render(h, &obuf);
     const char *one = strstr(o, "http://10.0.0.2:8080/one");
@@ -163,6 +170,9 @@ START_TEST(test_pipelined_and_partial)
     ck_assert_ptr_nonnull(cut);
     ck_assert_ptr_nonnull(strstr(cut, "\"headersSize\":-1,\"bodySize\":-1"));
     ck_assert_ptr_nonnull(strstr(cut, "\"partial\":true"));
+    const char *hd = strstr(o, "/h\"");
+    ck_assert_ptr_nonnull(hd);
+    ck_assert_ptr_nonnull(strstr(hd, "\"content\":{\"size\":0,\"mimeType\":\"text/plain\"}"));
     har_free(h);
 }
 END_TEST
