@@ -1,5 +1,6 @@
 /* main.c - command line, wiring capture -> analyzer -> sink, exit status. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 
 #include "capture.h"
 #include "evq.h"
+#include "har.h"
 #include "outbuf.h"
 #include "report.h"
 #include "sink.h"
@@ -42,6 +44,7 @@ enum main_long_opt {
     OPT_STRICT,
     OPT_FAIL_ON,
     OPT_IMMEDIATE,
+    OPT_HAR,
 };
 
 enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -82,6 +85,7 @@ struct main_opts {
     enum main_color color;
     const char **fail_on; /* --fail-on lists and --strict ("strict"), in order */
     size_t nfail_on;
+    const char *har_path; /* --har FILE */
 };
 
 /* What the event callback and the capture callbacks share. */
@@ -96,6 +100,7 @@ struct main_app {
     struct sink_opts sink;
     struct sink_state st;
     struct report *report;
+    struct har *har; /* --har; NULL: none */
     struct evq *q;    /* formatting thread (offline files to a non-terminal); NULL: inline */
     bool out_failed;  /* an inline write failed (with q: read only while q is drained) */
     /* progress line on stderr */
@@ -143,6 +148,8 @@ static void main_usage(FILE *f)
           "                       JSON default 4096; 0 shows all)\n"
           "      --streams DIR    write each connection's reassembled bytes to\n"
           "                       DIR/<conn>.c2s and DIR/<conn>.s2c\n"
+          "      --har FILE       write the HTTP exchanges and WebSocket messages as an\n"
+          "                       HTTP Archive (HAR 1.2, with DevTools' _webSocketMessages)\n"
           "Limits:\n"
           "      --max-flows N    connections tracked at once (default 131072)\n"
           "      --idle-timeout S close connections idle for S seconds (default 300)\n"
@@ -327,6 +334,8 @@ static void main_on_event(const struct wst_event *ev, void *user)
     if (app->only_conn && ev->conn == app->only_conn)
         app->only_conn_seen = true;
     report_event(app->report, ev);
+    if (app->har)
+        har_event(app->har, ev);
     if (app->quiet && !main_quiet_shows(app, ev->type))
         return;
     if (ev->type == WST_EV_CAPTURE_END)
@@ -460,6 +469,7 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"colour", optional_argument, NULL, OPT_COLOR},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"har", required_argument, NULL, OPT_HAR},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -514,6 +524,9 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             break;
         case 't':
             o->tflags++;
+            break;
+        case OPT_HAR:
+            o->har_path = optarg;
             break;
         case 'C': {
             const char *id = optarg[0] == 'c' ? optarg + 1 : optarg;
@@ -678,6 +691,7 @@ int main(int argc, char **argv)
     struct sigaction sa;
     char *filter = NULL;
     struct streams *streams = NULL;
+    int har_fd = -1;
     int first_arg = argc;
     int rc = MAIN_EXIT_ERROR;
 
@@ -761,6 +775,19 @@ int main(int argc, char **argv)
             goto out_free_report;
         }
     }
+    /* --har: opened now (an unwritable path fails before the capture), written at the end */
+    if (o.har_path) {
+        har_fd = open(o.har_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (har_fd < 0) {
+            fprintf(stderr, "wstap: --har %s: %s\n", o.har_path, strerror(errno));
+            goto out_free_report;
+        }
+        app.har = har_new();
+        if (!app.har) {
+            fprintf(stderr, "wstap: out of memory\n");
+            goto out_free_report;
+        }
+    }
     app.json = o.json;
     app.quiet = o.quiet;
     app.only_conn = o.only_conn;
@@ -840,6 +867,24 @@ int main(int argc, char **argv)
 
     if (streams_close(streams) < 0)
         rc = MAIN_EXIT_ERROR;
+    if (app.har && st != CAPTURE_FAILED) {
+        struct outbuf *hob = malloc(sizeof *hob);
+        if (!hob) {
+            fprintf(stderr, "wstap: out of memory\n");
+            rc = MAIN_EXIT_ERROR;
+        } else {
+            outbuf_init(hob, har_fd);
+            har_write(app.har, hob);
+            outbuf_flush(hob);
+            if (outbuf_failed(hob) || close(har_fd) != 0) {
+                fprintf(stderr, "wstap: --har %s: write error: %s\n", o.har_path,
+                        strerror(outbuf_failed(hob) ? hob->errnum : errno));
+                rc = MAIN_EXIT_ERROR;
+            }
+            har_fd = -1;
+            free(hob);
+        }
+    }
     /* -C naming no connection of the input is an error, not an empty success. */
     if (st != CAPTURE_FAILED && app.only_conn && !app.only_conn_seen) {
         fprintf(stderr,
@@ -854,6 +899,9 @@ int main(int argc, char **argv)
 out_free_analyzer:
     wst_free(app.an);
 out_free_report:
+    har_free(app.har);
+    if (har_fd >= 0)
+        close(har_fd);
     report_free(app.report);
 out_free_filter:
     free(filter);

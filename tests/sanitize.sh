@@ -10,6 +10,7 @@
 #   corpus   every capture of ../shared/corpus, timeline and --json (stderr must be empty)
 #   fuzz     the fuzzers' reproducers, tests/fuzz-regress/pcap (fuzz-regress.sh greps stderr)
 #   hostile  tests/hostile.sh --no-rss (the sanitizer's shadow memory makes RSS meaningless)
+#   har      tests/har.sh: wstap --har over pcaps/ (stderr must be empty)
 # ASan's leak checker is on (LeakSanitizer: a leak at exit is a report, exit 23); UBSan stops at
 # the first finding (-fno-sanitize-recover). Last line: "sanitize: N passed, N failed".
 cd "$(dirname "$0")/.." || exit 2
@@ -56,5 +57,6 @@ sub golden tests/run-golden.sh
 sub corpus tests/run-corpus.sh
 sub fuzz-regress tests/fuzz-regress.sh
 sub hostile tests/hostile.sh --no-rss
+sub har tests/har.sh
 echo "sanitize: $total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

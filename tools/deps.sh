@@ -16,6 +16,12 @@ if [ "$mode" = check ]; then
     pkgs="$pkgs tshark python3 clang libclang-rt-14-dev valgrind groff man-db"
     pkgs="$pkgs tcpdump python3-websockets iproute2 procps"
     pkgs="$pkgs nodejs node-ws nginx-light curl openssl"
+    # The --har suite (tests/har.sh): python3-jsonschema validates the archives against the
+    # HAR 1.2 schema; npm installs har-validator (a real HAR consumer, tests/har/package.json
+    # and its lock file) into tests/har/node_modules with npm ci. npm is Debian's package
+    # unless the installed nodejs brings its own (NodeSource's does; the two conflict).
+    pkgs="$pkgs python3-jsonschema"
+    command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 elif [ "$mode" = bench ]; then
     # bench/gen.sh: node-ws and node's http for traffic, tcpdump, ip/ss and ethtool for lo,
     # openssl for many-small-tls's throwaway certificate;
@@ -25,6 +31,16 @@ elif [ "$mode" != build ]; then
     echo "usage: tools/deps.sh [build|check|bench]" >&2
     exit 2
 fi
+# tests/har/node_modules from tests/har/package-lock.json (check mode; needs npm and the
+# registry once, here, never at test time).
+har_npm() {
+    [ "$mode" = check ] || return 0
+    here=$(cd "$(dirname "$0")/.." && pwd)
+    [ -d "$here/tests/har/node_modules/har-validator" ] && return 0
+    command -v npm >/dev/null 2>&1 || return 0
+    echo "wstap: npm ci in tests/har (har-validator for make har)" >&2
+    (cd "$here/tests/har" && npm ci --no-audit --no-fund >&2)
+}
 missing=""
 for p in $pkgs; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -33,7 +49,10 @@ for p in $pkgs; do
     *) missing="$missing $p" ;;
     esac
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+    har_npm
+    exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
     echo "wstap: missing packages:$missing" >&2
     echo "run: sudo apt-get update && sudo apt-get install -y$missing" >&2
@@ -46,3 +65,4 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 apt-get update -qq >&2
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >&2
+har_npm
