@@ -13,6 +13,7 @@
 
 #include "capture.h"
 #include "evq.h"
+#include "keylog.h"
 #include "outbuf.h"
 #include "report.h"
 #include "sink.h"
@@ -42,6 +43,7 @@ enum main_long_opt {
     OPT_STRICT,
     OPT_FAIL_ON,
     OPT_IMMEDIATE,
+    OPT_KEYLOG,
 };
 
 enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -82,6 +84,25 @@ struct main_opts {
     enum main_color color;
     const char **fail_on; /* --fail-on lists and --strict ("strict"), in order */
     size_t nfail_on;
+    const char **keylogs; /* --keylog files, in order */
+    size_t nkeylogs;
+};
+
+/* The TLS key table and the files it comes from (--keylog). A live capture re-reads what the
+ * files gained since, at most once per KEYLOG_REREAD_US of packet time. */
+#define KEYLOG_REREAD_US 1000000
+#define KEYLOG_FILES_MAX 16
+struct main_keys {
+    struct keylog kl;
+    const char *files[KEYLOG_FILES_MAX];
+    long pos[KEYLOG_FILES_MAX];       /* bytes read (up to the last complete line) */
+    uint64_t lineno[KEYLOG_FILES_MAX];
+    size_t n;
+    const char *cur; /* the file being read, for warnings */
+    bool live;
+    bool have_reread;
+    int64_t last_reread;
+    char name[256];
 };
 
 /* What the event callback and the capture callbacks share. */
@@ -104,6 +125,86 @@ struct main_app {
     uint64_t packets;
     struct timespec started, last_progress;
 };
+
+static void main_keys_bad(void *user, uint64_t line, enum keylog_err err)
+{
+    struct main_keys *k = user;
+    fprintf(stderr, "wstap: %s:%" PRIu64 ": %s\n", k->cur, line, keylog_err_str(err));
+}
+
+/* Feed what file i gained since the last read: everything and its end (offline), or up to
+ * its last complete line (live: the writer may be half-way through the next). Returns 0, or
+ * -1 when the file cannot be read (message printed). */
+static int main_keys_read(struct main_keys *k, size_t i)
+{
+    FILE *f = fopen(k->files[i], "rb");
+    if (!f) {
+        fprintf(stderr, "wstap: --keylog %s: %s\n", k->files[i], strerror(errno));
+        return -1;
+    }
+    if (k->pos[i] > 0 && fseek(f, k->pos[i], SEEK_SET) != 0) {
+        fclose(f);
+        return 0;
+    }
+    k->cur = k->files[i];
+    k->kl.lineno = k->lineno[i];
+    uint8_t buf[8192];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        size_t use = n;
+        if (k->live) {
+            while (use > 0 && buf[use - 1] != '\n')
+                use--;
+            if (use == 0 && n == sizeof buf) /* an overlong line: let the parser skip it */
+                use = n;
+        }
+        keylog_feed(&k->kl, buf, use);
+        k->pos[i] += (long)use;
+        if (use < n)
+            break;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "wstap: --keylog %s: read error\n", k->files[i]);
+        rc = -1;
+    }
+    fclose(f);
+    if (!k->live)
+        keylog_end(&k->kl);
+    k->lineno[i] = k->kl.lineno;
+    return rc;
+}
+
+static int main_keys_open(struct main_keys *k, const char **files, size_t n, bool live)
+{
+    keylog_init(&k->kl, 0, main_keys_bad, k);
+    k->n = n;
+    k->live = live;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        k->files[i] = files[i];
+        if (main_keys_read(k, i) < 0)
+            return -1;
+        int w = snprintf(k->name + len, sizeof k->name - len, "%s%s", i ? ", " : "", files[i]);
+        if (w > 0 && (size_t)w < sizeof k->name - len)
+            len += (size_t)w;
+    }
+    return 0;
+}
+
+/* The analyzer met a session the table does not know: a live capture re-reads the files. */
+static bool main_keys_more(void *user, int64_t ts)
+{
+    struct main_keys *k = user;
+    if (!k->live || (k->have_reread && ts - k->last_reread < KEYLOG_REREAD_US))
+        return false;
+    k->have_reread = true;
+    k->last_reread = ts;
+    uint64_t gen = k->kl.generation;
+    for (size_t i = 0; i < k->n; i++)
+        main_keys_read(k, i);
+    return k->kl.generation != gen;
+}
 
 static void main_usage(FILE *f)
 {
@@ -157,6 +258,9 @@ static void main_usage(FILE *f)
           "                       retransmission with different content\n"
           "      --fail-on LIST   exit 1 if one of these findings holds, e.g.\n"
           "                       upgrade,ws-error,retransmissions>10,close!=1000\n"
+          "TLS:\n"
+          "      --keylog FILE    decrypt TLS 1.2/1.3 with the secrets of an NSS key log\n"
+          "                       (SSLKEYLOGFILE); repeatable, re-read while capturing live\n"
           "WebSocket:\n"
           "      --ws-port PORT   treat streams to server PORT as WebSocket even without a\n"
           "                       captured handshake (repeatable, up to 8)\n"
@@ -460,6 +564,7 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"colour", optional_argument, NULL, OPT_COLOR},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"keylog", required_argument, NULL, OPT_KEYLOG},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -540,6 +645,13 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             break;
         case OPT_FAIL_ON:
             o->fail_on[o->nfail_on++] = optarg;
+            break;
+        case OPT_KEYLOG:
+            if (o->nkeylogs >= KEYLOG_FILES_MAX) {
+                main_usage_error("--keylog: at most %d files", KEYLOG_FILES_MAX);
+                return -1;
+            }
+            o->keylogs[o->nkeylogs++] = optarg;
             break;
         case OPT_IMMEDIATE:
             o->immediate = true;
@@ -680,6 +792,7 @@ int main(int argc, char **argv)
     struct streams *streams = NULL;
     int first_arg = argc;
     int rc = MAIN_EXIT_ERROR;
+    struct main_keys *keys = NULL;
 
     /* A closed pipe must surface as EPIPE from write(2), not kill us. */
     memset(&sa, 0, sizeof sa);
@@ -691,9 +804,11 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof app);
     o.files = calloc((size_t)argc + 1, sizeof *o.files);
     o.fail_on = calloc((size_t)argc + 1, sizeof *o.fail_on);
-    if (!o.files || !o.fail_on) {
+    o.keylogs = calloc((size_t)argc + 1, sizeof *o.keylogs);
+    if (!o.files || !o.fail_on || !o.keylogs) {
         free(o.files);
         free(o.fail_on);
+        free(o.keylogs);
         fprintf(stderr, "wstap: out of memory\n");
         return MAIN_EXIT_ERROR;
     }
@@ -793,6 +908,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "wstap: out of memory\n");
         goto out_free_report;
     }
+    if (o.nkeylogs > 0) {
+        keys = calloc(1, sizeof *keys);
+        if (!keys) {
+            fprintf(stderr, "wstap: out of memory\n");
+            goto out_free_analyzer;
+        }
+        if (main_keys_open(keys, o.keylogs, o.nkeylogs, o.iface != NULL) < 0)
+            goto out_free_analyzer;
+        wst_set_keylog(app.an, &keys->kl, keys->name, main_keys_more, keys);
+    }
     if (o.streams_dir) {
         streams = streams_open(o.streams_dir, stderr);
         if (!streams)
@@ -862,5 +987,10 @@ out_free_out:
 out_free_files:
     free(o.files);
     free(o.fail_on);
+    free(o.keylogs);
+    if (keys) {
+        keylog_free(&keys->kl);
+        free(keys);
+    }
     return rc;
 }

@@ -263,7 +263,12 @@ def check_json_documented(corpus):
         return
     emitted = {}
     for c in captures(corpus):
-        for line in run(['--json', '-r', c]).stdout.decode('utf-8', 'replace').splitlines():
+        # a TLS capture with its key log beside it (pcaps/NAME.keys) is read with it, so the
+        # events of decrypted sessions (tls.alert, tls.key_update) count as emitted
+        keys = os.path.splitext(c)[0] + '.keys'
+        extra = ['--keylog', keys] if os.path.exists(keys) else []
+        for line in run(['--json', '-r', c] + extra).stdout.decode('utf-8',
+                                                                  'replace').splitlines():
             try:
                 obj = json.loads(line)
             except ValueError:
