@@ -421,6 +421,28 @@ static void on_alert(struct tlsapp *t, const struct tlsrec_ev *ev, bool encrypte
     an_emit(t->a, &e);
 }
 
+static void no_key_record(struct tlsapp *t, const struct tlsrec_ev *ev)
+{
+    int side = ev->dir;
+    emit_server_hello(t);
+    if (t->verdict_told || t->dst[side] == DS_NO_KEY || t->dst[side] == DS_GAP)
+        return;
+    char detail[400];
+    t->dst[side] = DS_NO_KEY;
+    t->ok_pending[side] = false;
+    if (t->s.keystat == TLS_KEYS_PARTIAL)
+        snprintf(detail, sizeof detail, "TLS %s: %s record %llu NOT decrypted: %s has only "
+                 "some of this session's secrets (TLS 1.3 needs CLIENT_/SERVER_HANDSHAKE_"
+                 "TRAFFIC_SECRET and CLIENT_/SERVER_TRAFFIC_SECRET_0)", t->version,
+                 side == SIDE_C ? "client" : "server", (unsigned long long)ev->index,
+                 t->a->keylog_name);
+    else
+        snprintf(detail, sizeof detail, "TLS %s: %s record %llu NOT decrypted: %s has no "
+                 "key for it", t->version, side == SIDE_C ? "client" : "server",
+                 (unsigned long long)ev->index, t->a->keylog ? t->a->keylog_name : "no key log");
+    emit_decrypt(t, dir_of(side), "no_key", ev->index, detail);
+}
+
 static void on_record(struct tlsapp *t, const struct tlsrec_ev *ev)
 {
     int side = ev->dir;
@@ -451,19 +473,16 @@ static void on_record(struct tlsapp *t, const struct tlsrec_ev *ev)
             session_verdict(t, TLS_KEYS_NO_HANDSHAKE);
             return;
         }
-        emit_server_hello(t);
-        if (!t->verdict_told && t->dst[side] != DS_NO_KEY && t->dst[side] != DS_GAP) {
-            char detail[300];
-            t->dst[side] = DS_NO_KEY;
-            snprintf(detail, sizeof detail, "TLS %s: %s record %llu NOT decrypted: %s has no "
-                     "key for it (some of this session's secrets are missing)", t->version,
-                     side == SIDE_C ? "client" : "server", (unsigned long long)ev->index,
-                     t->a->keylog ? t->a->keylog_name : "no key log");
-            emit_decrypt(t, dir_of(side), "no_key", ev->index, detail);
-        }
+        no_key_record(t, ev);
         return;
     case TLSREC_BAD_TAG:
     case TLSREC_BAD_INNER:
+        /* TLS 1.3 with only some secrets: a record under keys the log lacks does not verify
+         * with the ones it has; that is a missing key, not a wrong one */
+        if (t->s.keystat == TLS_KEYS_PARTIAL) {
+            no_key_record(t, ev);
+            return;
+        }
         emit_server_hello(t);
         if (t->dst[side] != DS_BAD_KEY && t->dst[side] != DS_GAP) {
             char detail[400];
