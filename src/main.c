@@ -192,6 +192,21 @@ static int main_keys_open(struct main_keys *k, const char **files, size_t n, boo
     return 0;
 }
 
+/* A pcapng Decryption Secrets Block: whole key log lines. */
+static void main_keys_dsb(void *user, const uint8_t *p, size_t n)
+{
+    struct main_keys *k = user;
+    k->kl.lineno = 0;
+    keylog_feed(&k->kl, p, n);
+    keylog_end(&k->kl);
+}
+
+static void main_keys_name_add(struct main_keys *k, const char *what)
+{
+    size_t len = strlen(k->name);
+    snprintf(k->name + len, sizeof k->name - len, "%s%s", len ? ", " : "", what);
+}
+
 /* The analyzer met a session the table does not know: a live capture re-reads the files. */
 static bool main_keys_more(void *user, int64_t ts)
 {
@@ -908,7 +923,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wstap: out of memory\n");
         goto out_free_report;
     }
-    if (o.nkeylogs > 0) {
+    if (o.nkeylogs > 0 || o.nfiles > 0) {
         keys = calloc(1, sizeof *keys);
         if (!keys) {
             fprintf(stderr, "wstap: out of memory\n");
@@ -916,7 +931,19 @@ int main(int argc, char **argv)
         }
         if (main_keys_open(keys, o.keylogs, o.nkeylogs, o.iface != NULL) < 0)
             goto out_free_analyzer;
-        wst_set_keylog(app.an, &keys->kl, keys->name, main_keys_more, keys);
+        /* pcapng files may carry their own key log (Decryption Secrets Blocks) */
+        int dsb = 0;
+        for (size_t i = 0; i < o.nfiles; i++) {
+            char where[300];
+            snprintf(where, sizeof where, "%s (decryption secrets)", o.files[i]);
+            keys->cur = where;
+            int n = capture_pcapng_secrets(o.files[i], main_keys_dsb, keys);
+            if (n > 0)
+                main_keys_name_add(keys, where);
+            dsb += n;
+        }
+        if (o.nkeylogs > 0 || dsb > 0)
+            wst_set_keylog(app.an, &keys->kl, keys->name, main_keys_more, keys);
     }
     if (o.streams_dir) {
         streams = streams_open(o.streams_dir, stderr);
