@@ -976,6 +976,7 @@ static bool detect(struct wst_analyzer *a, struct conn *c, int side, const uint8
         if (h2 == SNIFF_YES) {
             struct wst_event ev;
             an_event_init(a, &ev, WST_EV_H2_PREFACE, c, side_dir(side));
+            ev.u.h2.in_tls = ap->tls != NULL;
             an_emit(a, &ev);
             ap->proto = AP_H2;
             return true;
@@ -1025,6 +1026,13 @@ static bool detect(struct wst_analyzer *a, struct conn *c, int side, const uint8
     if (conn_midstream(c)) { /* TLS picked up after its ClientHello: not ours either */
         int t = sniff_tls_records(p, len);
         if (t == SNIFF_YES) {
+            struct wst_event ev;
+            an_event_init(a, &ev, WST_EV_TLS_DECRYPT, c, WST_DIR_NONE);
+            ev.u.tls_dec.status = "no_handshake";
+            ev.u.tls_dec.detail = "TLS: NOT decrypted: the capture picks the connection up "
+                                  "after its ClientHello (mid-session), so its client random "
+                                  "and cipher suite are unknown";
+            an_emit(a, &ev);
             ap->proto = AP_OPAQUE;
             return true;
         }

@@ -951,7 +951,9 @@ static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
         break;
     case WST_EV_H2_PREFACE:
         outbuf_puts(ob, text_arrow(ev->dir));
-        outbuf_puts(ob, "HTTP/2 connection preface (prior knowledge): not HTTP/1.1\n");
+        outbuf_puts(ob, ev->u.h2.in_tls
+                            ? "HTTP/2 connection preface (inside TLS): not HTTP/1.1\n"
+                            : "HTTP/2 connection preface (prior knowledge): not HTTP/1.1\n");
         break;
     case WST_EV_WS_OPEN:
         text_put_ws_open(ob, ev);

@@ -423,6 +423,9 @@ struct wst_event {
         struct wst_ev_tls_decrypt tls_dec;
         struct wst_ev_tls_alert tls_alert;
         struct wst_ev_tls_key_update tls_ku;
+        struct {
+            bool in_tls; /* http2.preface: inside a decrypted TLS session (ALPN h2) */
+        } h2;
     } u;
 };
 
