@@ -473,6 +473,14 @@ static void on_record(struct tlsapp *t, const struct tlsrec_ev *ev)
             session_verdict(t, TLS_KEYS_NO_HANDSHAKE);
             return;
         }
+        /* a live capture's key log may have grown since: the front end re-reads it (at most
+         * once a second of packet time) and the keys apply from the next record on */
+        if (t->a->keylog && t->a->keylog_more && t->have_ch &&
+            tls_suite_supported(t->s.suite) &&
+            (t->s.keystat == TLS_KEYS_NO_KEY || t->s.keystat == TLS_KEYS_PARTIAL ||
+             t->s.keystat == TLS_KEYS_TLS13_NEEDS_TRAFFIC_SECRETS) &&
+            t->a->keylog_more(t->a->keylog_user, t->a->now))
+            tls_sess_keys(&t->s, t->a->keylog);
         no_key_record(t, ev);
         return;
     case TLSREC_BAD_TAG:

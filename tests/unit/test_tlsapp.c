@@ -244,6 +244,28 @@ static void make_streams(void)
     c2s_len = o;
 }
 
+/* The front end's re-read (a live capture's growing key log): called when a session's client
+ * random is not in the table; feeds the table the first time it is asked. */
+struct more_ctx {
+    struct keylog *kl;
+    int calls;
+    int64_t ts;
+};
+
+static void load_keys(struct keylog *kl, bool with_ap);
+
+static bool more_keys(void *user, int64_t ts)
+{
+    struct more_ctx *m = user;
+    m->calls++;
+    m->ts = ts;
+    keylog_free(m->kl);
+    load_keys(m->kl, true);
+    return true;
+}
+
+static struct more_ctx *run_more;
+
 /* One session with the server's stream in two segments cut at cut (0: one segment). */
 static void run_session(struct keylog *kl, size_t cut, struct evlog *log)
 {
@@ -255,7 +277,7 @@ static void run_session(struct keylog *kl, size_t cut, struct evlog *log)
     t.log = log;
     t.a = wst_new(&lim, rec_fn, log);
     if (kl)
-        wst_set_keylog(t.a, kl, "keys.log", NULL, NULL);
+        wst_set_keylog(t.a, kl, "keys.log", run_more ? more_keys : NULL, run_more);
     wst_set_link(t.a, WST_LINK_ETHERNET);
     t.t = 1000000;
     t.cseq = 100;
@@ -359,6 +381,27 @@ START_TEST(rfc8448_verdicts)
 }
 END_TEST
 
+START_TEST(rfc8448_keys_found_on_reread)
+{
+    make_streams();
+    struct keylog kl;
+    keylog_init(&kl, 0, NULL, NULL); /* empty: the session is not known yet */
+    struct more_ctx m = {&kl, 0, 0};
+    run_more = &m;
+    struct evlog *log = calloc(1, sizeof *log);
+    run_session(&kl, 0, log);
+    run_more = NULL;
+    ck_assert_int_eq(m.calls, 1); /* asked once, at the ServerHello */
+    /* the ServerHello is frame 5: 1000000 + 5 * 100 us */
+    ck_assert_int_eq(m.ts, 1000500);
+    ck_assert_int_eq(ndec, 2);
+    ck_assert_str_eq(dec_status[0], "<ok");
+    ck_assert_str_eq(dec_status[1], ">ok");
+    free(log);
+    keylog_free(&kl);
+}
+END_TEST
+
 static Suite *tlsapp_suite(void)
 {
     Suite *s = suite_create("tlsapp");
@@ -370,6 +413,7 @@ static Suite *tlsapp_suite(void)
     tcase_add_test(tc, ring_offsets_to_frames);
     tcase_add_test(tc, rfc8448_every_split);
     tcase_add_test(tc, rfc8448_verdicts);
+    tcase_add_test(tc, rfc8448_keys_found_on_reread);
     suite_add_tcase(s, tc);
     return s;
 }
