@@ -158,7 +158,7 @@ struct wst_analyzer {
     /* TLS: the key table (NULL without --keylog) and one decryption buffer for all sessions */
     const struct keylog *keylog;
     const char *keylog_name;
-    bool (*keylog_more)(void *user, int64_t ts);
+    bool (*keylog_more)(void *user, int64_t ts, bool new_session);
     void *keylog_user;
     uint8_t *tls_scratch;
 };

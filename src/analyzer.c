@@ -74,7 +74,7 @@ void wst_free(struct wst_analyzer *a)
 }
 
 void wst_set_keylog(struct wst_analyzer *a, const struct keylog *kl, const char *name,
-                    bool (*more)(void *user, int64_t ts), void *user)
+                    bool (*more)(void *user, int64_t ts, bool new_session), void *user)
 {
     a->keylog = kl;
     a->keylog_name = name ? name : "the key log";

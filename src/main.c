@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -207,11 +208,22 @@ static void main_keys_name_add(struct main_keys *k, const char *what)
     snprintf(k->name + len, sizeof k->name - len, "%s%s", len ? ", " : "", what);
 }
 
-/* The analyzer met a session the table does not know: a live capture re-reads the files. */
-static bool main_keys_more(void *user, int64_t ts)
+/* The analyzer met a session the table does not know: a live capture re-reads what the files
+ * gained. At a session's ServerHello every time a file has grown (one stat per file); at a
+ * later record without keys at most once per KEYLOG_REREAD_US of packet time. */
+static bool main_keys_more(void *user, int64_t ts, bool new_session)
 {
     struct main_keys *k = user;
-    if (!k->live || (k->have_reread && ts - k->last_reread < KEYLOG_REREAD_US))
+    if (!k->live)
+        return false;
+    if (!new_session && k->have_reread && ts - k->last_reread < KEYLOG_REREAD_US)
+        return false;
+    bool grew = false;
+    for (size_t i = 0; i < k->n; i++) {
+        struct stat sb;
+        grew |= stat(k->files[i], &sb) == 0 && sb.st_size > (off_t)k->pos[i];
+    }
+    if (!grew)
         return false;
     k->have_reread = true;
     k->last_reread = ts;

@@ -346,7 +346,7 @@ static enum tls_keystat lookup_keys(struct tlsapp *t)
     enum tls_keystat st = tls_sess_keys(&t->s, t->a->keylog);
     if ((st == TLS_KEYS_NO_KEY || st == TLS_KEYS_TLS13_NEEDS_TRAFFIC_SECRETS ||
          st == TLS_KEYS_PARTIAL) &&
-        t->a->keylog_more && t->a->keylog_more(t->a->keylog_user, t->a->now))
+        t->a->keylog_more && t->a->keylog_more(t->a->keylog_user, t->a->now, true))
         st = tls_sess_keys(&t->s, t->a->keylog);
     return st;
 }
@@ -479,7 +479,7 @@ static void on_record(struct tlsapp *t, const struct tlsrec_ev *ev)
             tls_suite_supported(t->s.suite) &&
             (t->s.keystat == TLS_KEYS_NO_KEY || t->s.keystat == TLS_KEYS_PARTIAL ||
              t->s.keystat == TLS_KEYS_TLS13_NEEDS_TRAFFIC_SECRETS) &&
-            t->a->keylog_more(t->a->keylog_user, t->a->now))
+            t->a->keylog_more(t->a->keylog_user, t->a->now, false))
             tls_sess_keys(&t->s, t->a->keylog);
         no_key_record(t, ev);
         return;

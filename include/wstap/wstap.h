@@ -472,11 +472,12 @@ void wst_set_stream_hooks(struct wst_analyzer *a, const struct wst_stream_hooks 
  * TLS decryption keys: the key table (keylog.h) the front end fills from --keylog files; it
  * must outlive the analyzer. name says where the keys came from in verdicts ("keys.log"). more
  * (may be NULL) is called with the packet time when a session's client random is not in the
- * table, so a live front end can re-read a growing file; it returns true when it added keys.
+ * table (new_session: at its ServerHello; else at a later record still without keys), so a
+ * live front end can re-read a growing file; it returns true when it added keys.
  */
 struct keylog;
 void wst_set_keylog(struct wst_analyzer *a, const struct keylog *kl, const char *name,
-                    bool (*more)(void *user, int64_t ts), void *user);
+                    bool (*more)(void *user, int64_t ts, bool new_session), void *user);
 
 /* Names for printing, shared by every sink. */
 const char *wst_ev_name(enum wst_ev_type t);

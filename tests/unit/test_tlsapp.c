@@ -254,8 +254,9 @@ struct more_ctx {
 
 static void load_keys(struct keylog *kl, bool with_ap);
 
-static bool more_keys(void *user, int64_t ts)
+static bool more_keys(void *user, int64_t ts, bool new_session)
 {
+    ck_assert(new_session);
     struct more_ctx *m = user;
     m->calls++;
     m->ts = ts;
