@@ -229,7 +229,8 @@ static size_t make_ch_record(uint8_t *p)
 }
 
 static uint8_t s2c[2048], c2s[256];
-static size_t s2c_len, c2s_len, flight_end;
+static size_t s2c_len, c2s_len, flight_end, nst_end;
+static size_t skip_from, skip_to; /* s2c bytes never captured (a TCP gap), when skip_to > 0 */
 
 static void make_streams(void)
 {
@@ -237,6 +238,7 @@ static void make_streams(void)
     o += hexd(R8448_S_FLIGHT_RECORD, s2c + o, sizeof s2c - o);
     flight_end = o;
     o += hexd(R8448_NST_RECORD, s2c + o, sizeof s2c - o);
+    nst_end = o;
     o += hexd(R8448_S_APP_RECORD, s2c + o, sizeof s2c - o);
     s2c_len = o;
     o = hexd(R8448_C_FINISHED_RECORD, c2s, sizeof c2s);
@@ -289,7 +291,12 @@ static void run_session(struct keylog *kl, size_t cut, struct evlog *log)
     uint8_t ch[300];
     size_t chn = make_ch_record(ch);
     seg(&t, true, TCPF_ACK | TCPF_PSH, ch, chn);           /* frame 4 */
-    if (cut == 0) {
+    if (skip_to > 0) { /* three segments, the middle one lost */
+        seg(&t, false, TCPF_ACK | TCPF_PSH, s2c, skip_from);
+        t.sseq += (uint32_t)(skip_to - skip_from);
+        seg(&t, false, TCPF_ACK | TCPF_PSH, s2c + skip_to, s2c_len - skip_to);
+        seg(&t, true, TCPF_ACK, NULL, 0);
+    } else if (cut == 0) {
         seg(&t, false, TCPF_ACK | TCPF_PSH, s2c, s2c_len); /* frame 5 */
     } else {
         seg(&t, false, TCPF_ACK | TCPF_PSH, s2c, cut);                 /* frame 5 */
@@ -403,6 +410,35 @@ START_TEST(rfc8448_keys_found_on_reread)
 }
 END_TEST
 
+/* A capture gap over the server's NewSessionTicket record: reported with the record number,
+ * and decryption resumes at the next record (its tag verifies at the next sequence number). */
+START_TEST(rfc8448_gap_resumes)
+{
+    make_streams();
+    struct keylog kl;
+    load_keys(&kl, true);
+    struct evlog *log = calloc(1, sizeof *log);
+    skip_from = flight_end;
+    skip_to = nst_end;
+    run_session(&kl, 0, log);
+    skip_from = skip_to = 0;
+    ck_assert_int_eq(evlog_count(log, WST_EV_TCP_GAP), 1);
+    ck_assert_int_eq(ndec, 4);
+    ck_assert_str_eq(dec_status[0], "<ok");
+    ck_assert_str_eq(dec_status[1], "<gap");
+    ck_assert_str_eq(dec_status[2], "<ok");
+    ck_assert_str_eq(dec_status[3], ">ok");
+    /* the gap names the lost record (2: after ServerHello 0 and the flight 1); the ok after it
+     * the next one */
+    const struct wst_event *gap = evlog_find(log, WST_EV_TLS_DECRYPT, 1);
+    const struct wst_event *again = evlog_find(log, WST_EV_TLS_DECRYPT, 2);
+    ck_assert_uint_eq(gap->u.tls_dec.record, 2);
+    ck_assert_uint_eq(again->u.tls_dec.record, 3);
+    free(log);
+    keylog_free(&kl);
+}
+END_TEST
+
 static Suite *tlsapp_suite(void)
 {
     Suite *s = suite_create("tlsapp");
@@ -415,6 +451,7 @@ static Suite *tlsapp_suite(void)
     tcase_add_test(tc, rfc8448_every_split);
     tcase_add_test(tc, rfc8448_verdicts);
     tcase_add_test(tc, rfc8448_keys_found_on_reread);
+    tcase_add_test(tc, rfc8448_gap_resumes);
     suite_add_tcase(s, tc);
     return s;
 }
