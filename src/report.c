@@ -36,6 +36,7 @@ struct row {
     char tls_version[8];  /* tls.server_hello */
     char tls_cipher[48];
     const char *tls_decrypt; /* the TLS verdict: the first failure, else "ok" (static) */
+    bool tls_no_keylog;      /* ... no_key because no key log was given */
     bool tls_undecrypted;    /* counted for --fail-on tls-undecrypted */
 };
 
@@ -399,6 +400,7 @@ void report_event(struct report *r, const struct wst_event *ev)
         if (!w->tls_decrypt || (strcmp(w->tls_decrypt, "ok") == 0 && !ok) ||
             (strcmp(w->tls_decrypt, "gap") == 0 && !ok && strcmp(st, "gap") != 0))
             w->tls_decrypt = st;
+        w->tls_no_keylog |= ev->u.tls_dec.no_keylog;
         if (!ok && strcmp(st, "gap") != 0 && !w->tls_undecrypted) {
             w->tls_undecrypted = true;
             count(r, F_TLS_UNDECRYPTED, 1, ev);
@@ -664,6 +666,8 @@ static void put_row(struct outbuf *ob, uint64_t id, const struct row *w)
             outbuf_puts(ob, " decrypted");
         else if (w->tls_decrypt && strcmp(w->tls_decrypt, "gap") == 0)
             outbuf_puts(ob, " decrypted with gaps");
+        else if (w->tls_decrypt && w->tls_no_keylog && strcmp(w->tls_decrypt, "no_key") == 0)
+            outbuf_puts(ob, " not decrypted (no --keylog)");
         else if (w->tls_decrypt)
             outbuf_printf(ob, " not decrypted (%s)", w->tls_decrypt);
     }

@@ -335,7 +335,12 @@ static void session_verdict(struct tlsapp *t, enum tls_keystat st)
         return;
     }
     t->verdict_told = true;
-    emit_decrypt(t, WST_DIR_NONE, status, 0, detail);
+    struct wst_event ev;
+    an_event_init(t->a, &ev, WST_EV_TLS_DECRYPT, t->c, WST_DIR_NONE);
+    ev.u.tls_dec.status = status;
+    ev.u.tls_dec.detail = detail;
+    ev.u.tls_dec.no_keylog = st == TLS_KEYS_NO_KEY && !t->a->keylog;
+    an_emit(t->a, &ev);
 }
 
 static enum tls_keystat lookup_keys(struct tlsapp *t)

@@ -376,6 +376,7 @@ struct wst_ev_tls_decrypt {
     const char *status;
     uint64_t record; /* the direction's record number (from 0) it applies from */
     const char *detail; /* one sentence (valid during the callback); never a secret */
+    bool no_keylog;     /* no_key because no key log was given at all */
 };
 
 struct wst_ev_tls_alert {
