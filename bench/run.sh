@@ -13,6 +13,9 @@
 #   WSTAP, PCAPFLOOR, ZFLOOR  binaries (default ./wstap, build/bench/pcapfloor, build/bench/zfloor)
 # Where the capture has permessage-deflate messages, a "zlib alone" row gives bench/zfloor's
 # inflate time for them (the streams written by wstap --streams), on 1 and on 2 threads.
+# A capture with a key log beside it (NAME.keys: many-small-tls) is read with --keylog NAME.keys
+# (tshark with -o tls.keylog_file), and when its plaintext twin (the name without "-tls") is in
+# the same run, a row compares them: decryption may add at most 15% wall time (issue #19).
 #   BENCH_TIMEOUT      per-command limit in seconds (default 900)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -63,6 +66,7 @@ fails=0
 rows=()
 checks=()
 declare -A R
+declare -A JW
 for f in "${files[@]}"; do
     name=$(basename "$f" .pcap)
     port=$(meta "$f" port)
@@ -71,18 +75,26 @@ for f in "${files[@]}"; do
     cat "$f" >/dev/null # page cache warm for every tool alike
     # not timed: pcapfloor's packet count, wstap's event count and summary
     pkts=$("$PCAPFLOOR" "$f" | awk '{print $2}')
-    events=$("$WSTAP" -r "$f" --json | wc -l)
-    read -r wsmsgs conns < <("$WSTAP" -r "$f" -q |
+    keys="${f%.pcap}.keys"
+    kl=()
+    tk=()
+    if [[ -f $keys ]]; then
+        kl=(--keylog "$keys")
+        tk=(-o "tls.keylog_file:$keys" -d "tcp.port==$port,tls" -d "tls.port==$port,http")
+    fi
+    events=$("$WSTAP" -r "$f" "${kl[@]}" --json | wc -l)
+    read -r wsmsgs conns < <("$WSTAP" -r "$f" "${kl[@]}" -q |
         awk '/WebSocket messages/ {m = $3} /^ *TCP connections/ {c = $3} END {print m, c}')
 
     timed floor "$PCAPFLOOR" "$f"; R[floor]="$T_WALL $T_RSS $T_RC"
-    timed text "$WSTAP" -r "$f"; R[text]="$T_WALL $T_RSS $T_RC"
-    timed json "$WSTAP" -r "$f" --json; R[json]="$T_WALL $T_RSS $T_RC"
+    timed text "$WSTAP" -r "$f" "${kl[@]}"; R[text]="$T_WALL $T_RSS $T_RC"
+    timed json "$WSTAP" -r "$f" "${kl[@]}" --json; R[json]="$T_WALL $T_RSS $T_RC"
+    JW[$name]=${R[json]%% *}
     if [[ $SKIP_TSHARK == 1 || -z $port ]]; then
         R[tshark]="nan 0 0"
     else
         timed tshark tshark -r "$f" -Y websocket -T fields -e frame.number -e websocket.opcode \
-            -e websocket.payload_length -d "tcp.port==$port,http"
+            -e websocket.payload_length "${tk[@]}" -d "tcp.port==$port,http"
         R[tshark]="$T_WALL $T_RSS $T_RC"
     fi
     mkdir -p "$TMP/flow"
@@ -90,10 +102,13 @@ for f in "${files[@]}"; do
     rm -rf "$TMP/flow"
     # not timed by time(1): zlib alone over the capture's compressed messages (bench/zfloor.c)
     zrow=""
-    "$WSTAP" -q --streams "$TMP/streams" -r "$f" >/dev/null
-    z1=$("$ZFLOOR" -j 1 "$TMP/streams") && z2=$("$ZFLOOR" -j 2 "$TMP/streams") ||
-        { echo "bench: $name: zfloor failed" >&2; fails=$((fails + 1)); z1=""; }
-    rm -rf "$TMP/streams"
+    z1=""
+    if [[ ${#kl[@]} -eq 0 ]]; then # --streams writes what is on the wire: ciphertext for TLS
+        "$WSTAP" -q --streams "$TMP/streams" -r "$f" >/dev/null
+        z1=$("$ZFLOOR" -j 1 "$TMP/streams") && z2=$("$ZFLOOR" -j 2 "$TMP/streams") ||
+            { echo "bench: $name: zfloor failed" >&2; fails=$((fails + 1)); z1=""; }
+        rm -rf "$TMP/streams"
+    fi
     zmsgs=$(awk '{print $6}' <<<"$z1")
     if [[ ${zmsgs:-0} -gt 0 ]]; then
         zw1=$(sed -n 's/.*inflate wall \([0-9.]*\) s.*/\1/p' <<<"$z1")
@@ -143,6 +158,16 @@ for f in "${files[@]}"; do
     if [[ ${events:-0} -lt 2 || -z $wsmsgs ]]; then
         checks+=("FAIL  $name: wstap output trivial ($events events)"); fails=$((fails + 1))
     fi
+done
+
+# decryption overhead: a TLS capture against its plaintext twin (the same traffic)
+for n in "${!JW[@]}"; do
+    plain=${n%-tls}
+    [[ $n != "$plain" && -n ${JW[$plain]:-} ]] || continue
+    o=$(awk -v a="${JW[$n]}" -v b="${JW[$plain]}" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 0.001) }')
+    rows+=("| $n | *decryption* | wstap --json --keylog ${JW[$n]} s | plaintext $plain ${JW[$plain]} s | ratio $o | (issue #19: <= 1.15) |")
+    if awk -v o="$o" 'BEGIN { exit !(o <= 1.15) }'; then checks+=("PASS  $n: decryption adds <= 15% wall time over $plain (${o}x)")
+    else checks+=("FAIL  $n: decryption adds more than 15% wall time over $plain (${o}x)"); fails=$((fails + 1)); fi
 done
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)

@@ -65,6 +65,20 @@ int capture_filter_check(int dlt, const char *expr, char *err, size_t errlen);
 /* Print the interfaces as "1.lo [Up, Running, Loopback]" lines; 0, or -1 (message to err). */
 int capture_list_interfaces(struct outbuf *out, FILE *err);
 
+/*
+ * TLS key log lines embedded in a pcapng file: its Decryption Secrets Blocks (block type
+ * 0x0000000A) of secrets type 'TLSK' (0x544c534b, NSS key log lines), as
+ * "editcap --inject-secrets tls,KEYS" writes them. libpcap does not expose these blocks, so
+ * this is the one place that reads a capture file's structure itself: a pre-scan of the block
+ * headers (skipping every other block) before libpcap reads the packets. Regular files only;
+ * a pcap file, or a structure that stops making sense, ends the scan quietly (libpcap reports
+ * what is wrong with the file). fn gets each block's secrets (at most CAPTURE_SECRETS_MAX
+ * bytes in all). Returns the number of TLS secrets blocks found.
+ */
+#define CAPTURE_SECRETS_MAX (16u << 20)
+typedef void (*capture_secrets_fn)(void *user, const uint8_t *p, size_t n);
+int capture_pcapng_secrets(const char *path, capture_secrets_fn fn, void *user);
+
 /* libpcap's own version string, for --version. */
 const char *capture_lib_version(void);
 

@@ -195,6 +195,12 @@ struct wst_analyzer {
     uint64_t tcp_conns, ws_conns;
     struct wst_budget app_budget; /* --max-app-total */
     uint32_t loss_records;        /* struct tcp_loss allocated (at most TCP_LOSS_RECORDS) */
+    /* TLS: the key table (NULL without --keylog) and one decryption buffer for all sessions */
+    const struct keylog *keylog;
+    const char *keylog_name;
+    bool (*keylog_more)(void *user, int64_t ts, bool new_session);
+    void *keylog_user;
+    uint8_t *tls_scratch;
 };
 
 /* flow.c */

@@ -71,7 +71,17 @@ void wst_free(struct wst_analyzer *a)
     }
     flow_free(&a->ft);
     ipfrag_free(a->dec.frag);
+    free(a->tls_scratch);
     free(a);
+}
+
+void wst_set_keylog(struct wst_analyzer *a, const struct keylog *kl, const char *name,
+                    bool (*more)(void *user, int64_t ts, bool new_session), void *user)
+{
+    a->keylog = kl;
+    a->keylog_name = name ? name : "the key log";
+    a->keylog_more = more;
+    a->keylog_user = user;
 }
 
 void wst_set_stream_hooks(struct wst_analyzer *a, const struct wst_stream_hooks *h)

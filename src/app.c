@@ -10,6 +10,7 @@
 #include "dynbuf.h"
 #include "http.h"
 #include "sniff.h"
+#include "tlsapp.h"
 #include "wsapp.h"
 #include "wsmid.h"
 #include "wshs.h"
@@ -80,6 +81,7 @@ struct app_conn {
     struct app_hs hs;
     struct wsapp *ws; /* after a successful upgrade */
     struct wsmid *mid; /* AP_MIDWS: recognition in progress */
+    struct tlsapp *tls; /* a TLS connection: raw bytes go there, plaintext comes back */
     struct wst_budget *bud; /* this struct is charged to it */
     bool ws_counted;
 };
@@ -130,6 +132,7 @@ void app_free(struct conn *c)
         dynbuf_free(&ap->d[s].buf);
     wsapp_free(ap->ws);
     wsmid_free(ap->mid);
+    tlsapp_free(ap->tls);
     budget_give(ap->bud, sizeof *ap);
     free(ap);
     c->app = NULL;
@@ -973,12 +976,13 @@ static bool detect(struct wst_analyzer *a, struct conn *c, int side, const uint8
         if (h2 == SNIFF_YES) {
             struct wst_event ev;
             an_event_init(a, &ev, WST_EV_H2_PREFACE, c, side_dir(side));
+            ev.u.h2.in_tls = ap->tls != NULL;
             an_emit(a, &ev);
             ap->proto = AP_H2;
             return true;
         }
         undecided |= h2 == SNIFF_INCOMPLETE;
-        struct tls_hello *hello = malloc(sizeof *hello);
+        struct tls_hello *hello = ap->tls ? NULL : malloc(sizeof *hello);
         if (hello) {
             int t = sniff_tls_client_hello(p, len, hello);
             if (t == SNIFF_YES)
@@ -1003,6 +1007,9 @@ static bool detect(struct wst_analyzer *a, struct conn *c, int side, const uint8
             return true;
         }
         undecided |= rsp == HTTP_INCOMPLETE;
+        /* inside TLS the server may speak first (an HTTP/2 SETTINGS frame right after its
+         * Finished): wait for the client's first bytes */
+        undecided |= ap->tls != NULL;
     }
     if (wsapp_port_forced(a, c)) {
         mid_tell_forced(a, c);
@@ -1019,6 +1026,13 @@ static bool detect(struct wst_analyzer *a, struct conn *c, int side, const uint8
     if (conn_midstream(c)) { /* TLS picked up after its ClientHello: not ours either */
         int t = sniff_tls_records(p, len);
         if (t == SNIFF_YES) {
+            struct wst_event ev;
+            an_event_init(a, &ev, WST_EV_TLS_DECRYPT, c, WST_DIR_NONE);
+            ev.u.tls_dec.status = "no_handshake";
+            ev.u.tls_dec.detail = "TLS: NOT decrypted: the capture picks the connection up "
+                                  "after its ClientHello (mid-session), so its client random "
+                                  "and cipher suite are unknown";
+            an_emit(a, &ev);
             ap->proto = AP_OPAQUE;
             return true;
         }
@@ -1071,12 +1085,88 @@ static void replay_held(struct wst_analyzer *a, struct conn *c, int side, uint64
     free(tmp);
 }
 
+/* The TLS layer takes the connection: the bytes held while detecting go to it, with their
+ * packets, and the plaintext it returns is detected afresh (HTTP, h2, ...). */
+static void tls_begin(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p,
+                      size_t len, uint64_t frame)
+{
+    struct app_conn *ap = c->app;
+    ap->tls = tlsapp_new(a, c);
+    if (!ap->tls) {
+        http_error(a, c, side, "limit",
+                   "The memory for application layers is used up (--max-app-total, or out of "
+                   "memory): this TLS connection is not decrypted.");
+        ap->proto = AP_OPAQUE;
+        for (int s = 0; s < 2; s++)
+            dynbuf_reset(&ap->d[s].buf);
+        return;
+    }
+    ap->proto = AP_DETECT;
+    bool held_here = ap->d[side].buf.len > 0;
+    int order[2] = {side == SIDE_C ? SIDE_S : SIDE_C, side};
+    for (int k = 0; k < 2; k++) {
+        int s = order[k];
+        struct app_dir *d = &ap->d[s];
+        size_t n = d->buf.len;
+        if (n == 0)
+            continue;
+        uint8_t *tmp = malloc(n);
+        if (tmp)
+            memcpy(tmp, d->buf.p, n);
+        dynbuf_reset(&d->buf);
+        struct wst_segment seg[APP_MAX_SEGS];
+        int64_t ts[APP_MAX_SEGS];
+        size_t nseg = d->nseg < APP_MAX_SEGS ? d->nseg : APP_MAX_SEGS;
+        memcpy(seg, d->seg, sizeof seg);
+        memcpy(ts, d->seg_ts, sizeof ts);
+        d->nseg = 0;
+        d->seg_more = 0;
+        if (!tmp)
+            continue;
+        size_t off = 0;
+        for (size_t i = 0; i < nseg && off < n; i++) {
+            size_t take = seg[i].bytes < n - off ? seg[i].bytes : n - off;
+            bool last = i + 1 == nseg || off + take == n;
+            tlsapp_data(ap->tls, a, c, s, tmp + off, take, seg[i].frame,
+                        last && s == side ? a->now : ts[i]);
+            off += take;
+        }
+        if (off < n)
+            tlsapp_data(ap->tls, a, c, s, tmp + off, n - off, s == side ? frame : a->frame,
+                        a->now);
+        free(tmp);
+    }
+    if (!held_here)
+        tlsapp_data(ap->tls, a, c, side, p, len, frame, a->now);
+}
+
+static void app_input(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p,
+                      size_t len, uint64_t frame);
+
 void app_data(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p, uint32_t len,
               uint64_t frame)
 {
     struct app_conn *ap = app_get(a, c, side);
     if (!ap)
         return;
+    if (ap->tls) {
+        tlsapp_data(ap->tls, a, c, side, p, len, frame, a->now);
+        return;
+    }
+    app_input(a, c, side, p, len, frame);
+}
+
+void app_plain(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p, size_t len,
+               uint64_t frame)
+{
+    if (c->app)
+        app_input(a, c, side, p, len, frame);
+}
+
+static void app_input(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p,
+                      size_t len, uint64_t frame)
+{
+    struct app_conn *ap = c->app;
     if (ap->proto == AP_DETECT) {
         struct app_dir *d = &ap->d[side];
         const uint8_t *q = p;
@@ -1111,6 +1201,10 @@ void app_data(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p
                 mid_step(a, c);
             return;
         }
+        if (ap->proto == AP_TLS && !ap->tls) {
+            tls_begin(a, c, side, p, len, frame);
+            return;
+        }
         /* Decided. The other side's undecided bytes came first in capture order; then
          * this side's kept bytes (which include this segment when any were kept). */
         int other = side == SIDE_C ? SIDE_S : SIDE_C;
@@ -1130,6 +1224,18 @@ void app_data(struct wst_analyzer *a, struct conn *c, int side, const uint8_t *p
 }
 
 void app_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t len)
+{
+    struct app_conn *ap = c->app;
+    if (!ap)
+        return;
+    if (ap->tls) {
+        tlsapp_gap(ap->tls, a, c, side, len);
+        return;
+    }
+    app_plain_gap(a, c, side, len);
+}
+
+void app_plain_gap(struct wst_analyzer *a, struct conn *c, int side, uint64_t len)
 {
     struct app_conn *ap = c->app;
     if (!ap)
@@ -1272,6 +1378,8 @@ void app_end(struct wst_analyzer *a, struct conn *c, enum wst_close_how how)
     struct app_conn *ap = c->app;
     if (!ap)
         return;
+    if (ap->tls)
+        tlsapp_end(ap->tls, a, c);
     struct app_dir *ds = &ap->d[SIDE_S];
     if (ds->st == AD_HTTP && ds->in_body) {
         if (http_body_end_of_stream(&ds->body) == 0)

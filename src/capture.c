@@ -788,3 +788,82 @@ int capture_list_interfaces(struct outbuf *out, FILE *err)
     pcap_freealldevs(devs);
     return 0;
 }
+
+/* ---- pcapng Decryption Secrets Blocks (the pre-scan documented in capture.h) ---- */
+
+#define PCAPNG_SHB 0x0A0D0D0Au
+#define PCAPNG_DSB 0x0000000Au
+#define PCAPNG_BOM 0x1A2B3C4Du
+#define PCAPNG_TLSK 0x544c534bu
+
+static uint32_t capture_u32(const uint8_t *p, bool swap)
+{
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
+    if (swap)
+        v = (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
+    return v;
+}
+
+int capture_pcapng_secrets(const char *path, capture_secrets_fn fn, void *user)
+{
+    if (capture_file_size(path) < 0)
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    int found = 0;
+    uint64_t total = 0;
+    bool swap = false;
+    uint8_t hdr[12];
+    for (;;) {
+        if (fread(hdr, 1, 8, f) != 8)
+            break;
+        uint32_t type = capture_u32(hdr, false); /* SHB's type reads the same either way */
+        if (type == PCAPNG_SHB) {
+            if (fread(hdr + 8, 1, 4, f) != 4)
+                break;
+            uint32_t bom = capture_u32(hdr + 8, false);
+            if (bom == PCAPNG_BOM)
+                swap = false;
+            else if (capture_u32(hdr + 8, true) == PCAPNG_BOM)
+                swap = true;
+            else
+                break;
+        } else if (total == 0 && found == 0 && ftell(f) == 8) {
+            break; /* not pcapng */
+        }
+        type = capture_u32(hdr, swap);
+        uint32_t len = capture_u32(hdr + 4, swap);
+        if (len < 12 || len % 4 != 0)
+            break;
+        long body = (long)len - (type == PCAPNG_SHB ? 12 : 8);
+        if (type == PCAPNG_DSB && body >= 12) {
+            uint8_t dh[8];
+            if (fread(dh, 1, 8, f) != 8)
+                break;
+            uint32_t stype = capture_u32(dh, swap);
+            uint32_t slen = capture_u32(dh + 4, swap);
+            body -= 8;
+            if (stype == PCAPNG_TLSK && slen <= (uint64_t)body - 4 &&
+                total + slen <= CAPTURE_SECRETS_MAX) {
+                uint8_t *buf = malloc(slen ? slen : 1);
+                if (!buf)
+                    break;
+                if (fread(buf, 1, slen, f) != slen) {
+                    free(buf);
+                    break;
+                }
+                fn(user, buf, slen);
+                free(buf);
+                total += slen;
+                found++;
+                body -= (long)slen;
+            }
+        }
+        if (fseek(f, body, SEEK_CUR) != 0)
+            break;
+    }
+    fclose(f);
+    return found;
+}

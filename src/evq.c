@@ -239,6 +239,20 @@ static bool evq_fix(struct evq_w *w, struct wst_event *e)
         evq_fix_cstr(w, &e->u.ws_midstream.rule);
         evq_fix_cstr(w, &e->u.ws_midstream.detail);
         return true;
+    case WST_EV_TLS_SERVER_HELLO:
+        evq_fix_cstr(w, &e->u.tls_sh.version);
+        evq_fix_cstr(w, &e->u.tls_sh.cipher);
+        evq_fix_str(w, &e->u.tls_sh.alpn);
+        return true;
+    case WST_EV_TLS_DECRYPT:
+        evq_fix_cstr(w, &e->u.tls_dec.status);
+        evq_fix_cstr(w, &e->u.tls_dec.detail);
+        return true;
+    case WST_EV_TLS_ALERT:
+        evq_fix_cstr(w, &e->u.tls_alert.name);
+        return true;
+    case WST_EV_TLS_KEY_UPDATE:
+        return true;
     case WST_EV_WS_MESSAGE:
         evq_fix_str(w, &e->u.ws_message.data);
         return true;

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "evq.h"
 #include "har.h"
+#include "keylog.h"
 #include "outbuf.h"
 #include "report.h"
 #include "sink.h"
@@ -45,6 +47,7 @@ enum main_long_opt {
     OPT_FAIL_ON,
     OPT_IMMEDIATE,
     OPT_HAR,
+    OPT_KEYLOG,
 };
 
 enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -86,6 +89,25 @@ struct main_opts {
     const char **fail_on; /* --fail-on lists and --strict ("strict"), in order */
     size_t nfail_on;
     const char *har_path; /* --har FILE */
+    const char **keylogs; /* --keylog files, in order */
+    size_t nkeylogs;
+};
+
+/* The TLS key table and the files it comes from (--keylog). A live capture re-reads what the
+ * files gained since, at most once per KEYLOG_REREAD_US of packet time. */
+#define KEYLOG_REREAD_US 1000000
+#define KEYLOG_FILES_MAX 16
+struct main_keys {
+    struct keylog kl;
+    const char *files[KEYLOG_FILES_MAX];
+    long pos[KEYLOG_FILES_MAX];       /* bytes read (up to the last complete line) */
+    uint64_t lineno[KEYLOG_FILES_MAX];
+    size_t n;
+    const char *cur; /* the file being read, for warnings */
+    bool live;
+    bool have_reread;
+    int64_t last_reread;
+    char name[256];
 };
 
 /* What the event callback and the capture callbacks share. */
@@ -109,6 +131,112 @@ struct main_app {
     uint64_t packets;
     struct timespec started, last_progress;
 };
+
+static void main_keys_bad(void *user, uint64_t line, enum keylog_err err)
+{
+    struct main_keys *k = user;
+    fprintf(stderr, "wstap: %s:%" PRIu64 ": %s\n", k->cur, line, keylog_err_str(err));
+}
+
+/* Feed what file i gained since the last read: everything and its end (offline), or up to
+ * its last complete line (live: the writer may be half-way through the next). Returns 0, or
+ * -1 when the file cannot be read (message printed). */
+static int main_keys_read(struct main_keys *k, size_t i)
+{
+    FILE *f = fopen(k->files[i], "rb");
+    if (!f) {
+        fprintf(stderr, "wstap: --keylog %s: %s\n", k->files[i], strerror(errno));
+        return -1;
+    }
+    if (k->pos[i] > 0 && fseek(f, k->pos[i], SEEK_SET) != 0) {
+        fclose(f);
+        return 0;
+    }
+    k->cur = k->files[i];
+    k->kl.lineno = k->lineno[i];
+    uint8_t buf[8192];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        size_t use = n;
+        if (k->live) {
+            while (use > 0 && buf[use - 1] != '\n')
+                use--;
+            if (use == 0 && n == sizeof buf) /* an overlong line: let the parser skip it */
+                use = n;
+        }
+        keylog_feed(&k->kl, buf, use);
+        k->pos[i] += (long)use;
+        if (use < n)
+            break;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "wstap: --keylog %s: read error\n", k->files[i]);
+        rc = -1;
+    }
+    fclose(f);
+    if (!k->live)
+        keylog_end(&k->kl);
+    k->lineno[i] = k->kl.lineno;
+    return rc;
+}
+
+static int main_keys_open(struct main_keys *k, const char **files, size_t n, bool live)
+{
+    keylog_init(&k->kl, 0, main_keys_bad, k);
+    k->n = n;
+    k->live = live;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        k->files[i] = files[i];
+        if (main_keys_read(k, i) < 0)
+            return -1;
+        int w = snprintf(k->name + len, sizeof k->name - len, "%s%s", i ? ", " : "", files[i]);
+        if (w > 0 && (size_t)w < sizeof k->name - len)
+            len += (size_t)w;
+    }
+    return 0;
+}
+
+/* A pcapng Decryption Secrets Block: whole key log lines. */
+static void main_keys_dsb(void *user, const uint8_t *p, size_t n)
+{
+    struct main_keys *k = user;
+    k->kl.lineno = 0;
+    keylog_feed(&k->kl, p, n);
+    keylog_end(&k->kl);
+}
+
+static void main_keys_name_add(struct main_keys *k, const char *what)
+{
+    size_t len = strlen(k->name);
+    snprintf(k->name + len, sizeof k->name - len, "%s%s", len ? ", " : "", what);
+}
+
+/* The analyzer met a session the table does not know: a live capture re-reads what the files
+ * gained. At a session's ServerHello every time a file has grown (one stat per file); at a
+ * later record without keys at most once per KEYLOG_REREAD_US of packet time. */
+static bool main_keys_more(void *user, int64_t ts, bool new_session)
+{
+    struct main_keys *k = user;
+    if (!k->live)
+        return false;
+    if (!new_session && k->have_reread && ts - k->last_reread < KEYLOG_REREAD_US)
+        return false;
+    bool grew = false;
+    for (size_t i = 0; i < k->n; i++) {
+        struct stat sb;
+        grew |= stat(k->files[i], &sb) == 0 && sb.st_size > (off_t)k->pos[i];
+    }
+    if (!grew)
+        return false;
+    k->have_reread = true;
+    k->last_reread = ts;
+    uint64_t gen = k->kl.generation;
+    for (size_t i = 0; i < k->n; i++)
+        main_keys_read(k, i);
+    return k->kl.generation != gen;
+}
 
 static void main_usage(FILE *f)
 {
@@ -164,6 +292,9 @@ static void main_usage(FILE *f)
           "                       retransmission with different content\n"
           "      --fail-on LIST   exit 1 if one of these findings holds, e.g.\n"
           "                       upgrade,ws-error,retransmissions>10,close!=1000\n"
+          "TLS:\n"
+          "      --keylog FILE    decrypt TLS 1.2/1.3 with the secrets of an NSS key log\n"
+          "                       (SSLKEYLOGFILE); repeatable, re-read while capturing live\n"
           "WebSocket:\n"
           "      --ws-port PORT   treat streams to server PORT as WebSocket even without a\n"
           "                       captured handshake (repeatable, up to 8)\n"
@@ -470,6 +601,7 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"strict", no_argument, NULL, OPT_STRICT},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {"har", required_argument, NULL, OPT_HAR},
+        {"keylog", required_argument, NULL, OPT_KEYLOG},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -553,6 +685,13 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             break;
         case OPT_FAIL_ON:
             o->fail_on[o->nfail_on++] = optarg;
+            break;
+        case OPT_KEYLOG:
+            if (o->nkeylogs >= KEYLOG_FILES_MAX) {
+                main_usage_error("--keylog: at most %d files", KEYLOG_FILES_MAX);
+                return -1;
+            }
+            o->keylogs[o->nkeylogs++] = optarg;
             break;
         case OPT_IMMEDIATE:
             o->immediate = true;
@@ -694,6 +833,7 @@ int main(int argc, char **argv)
     int har_fd = -1;
     int first_arg = argc;
     int rc = MAIN_EXIT_ERROR;
+    struct main_keys *keys = NULL;
 
     /* A closed pipe must surface as EPIPE from write(2), not kill us. */
     memset(&sa, 0, sizeof sa);
@@ -705,9 +845,11 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof app);
     o.files = calloc((size_t)argc + 1, sizeof *o.files);
     o.fail_on = calloc((size_t)argc + 1, sizeof *o.fail_on);
-    if (!o.files || !o.fail_on) {
+    o.keylogs = calloc((size_t)argc + 1, sizeof *o.keylogs);
+    if (!o.files || !o.fail_on || !o.keylogs) {
         free(o.files);
         free(o.fail_on);
+        free(o.keylogs);
         fprintf(stderr, "wstap: out of memory\n");
         return MAIN_EXIT_ERROR;
     }
@@ -820,6 +962,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "wstap: out of memory\n");
         goto out_free_report;
     }
+    if (o.nkeylogs > 0 || o.nfiles > 0) {
+        keys = calloc(1, sizeof *keys);
+        if (!keys) {
+            fprintf(stderr, "wstap: out of memory\n");
+            goto out_free_analyzer;
+        }
+        if (main_keys_open(keys, o.keylogs, o.nkeylogs, o.iface != NULL) < 0)
+            goto out_free_analyzer;
+        /* pcapng files may carry their own key log (Decryption Secrets Blocks) */
+        int dsb = 0;
+        for (size_t i = 0; i < o.nfiles; i++) {
+            char where[300];
+            snprintf(where, sizeof where, "%s (decryption secrets)", o.files[i]);
+            keys->cur = where;
+            int n = capture_pcapng_secrets(o.files[i], main_keys_dsb, keys);
+            if (n > 0)
+                main_keys_name_add(keys, where);
+            dsb += n;
+        }
+        if (o.nkeylogs > 0 || dsb > 0)
+            wst_set_keylog(app.an, &keys->kl, keys->name, main_keys_more, keys);
+    }
     if (o.streams_dir) {
         streams = streams_open(o.streams_dir, stderr);
         if (!streams)
@@ -910,5 +1074,10 @@ out_free_out:
 out_free_files:
     free(o.files);
     free(o.fail_on);
+    free(o.keylogs);
+    if (keys) {
+        keylog_free(&keys->kl);
+        free(keys);
+    }
     return rc;
 }

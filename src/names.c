@@ -40,6 +40,10 @@ static const struct tok ev_names[] = {
     {WST_EV_TCP_FIN, "tcp.fin"},
     {WST_EV_WS_MIDSTREAM, "ws.midstream"},
     {WST_EV_TCP_RST, "tcp.rst"},
+    {WST_EV_TLS_SERVER_HELLO, "tls.server_hello"},
+    {WST_EV_TLS_DECRYPT, "tls.decrypt"},
+    {WST_EV_TLS_ALERT, "tls.alert"},
+    {WST_EV_TLS_KEY_UPDATE, "tls.key_update"},
     {0, NULL},
 };
 

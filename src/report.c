@@ -33,6 +33,11 @@ struct row {
     bool tls, h2;
     int fail_status; /* the status of the response that failed the upgrade, -1 none */
     bool not_ws; /* picked up without a handshake and not recognized as WebSocket */
+    char tls_version[8];  /* tls.server_hello */
+    char tls_cipher[48];
+    const char *tls_decrypt; /* the TLS verdict: the first failure, else "ok" (static) */
+    bool tls_no_keylog;      /* ... no_key because no key log was given */
+    bool tls_undecrypted;    /* counted for --fail-on tls-undecrypted */
 };
 
 /* Counters --fail-on can test. */
@@ -49,6 +54,7 @@ enum fact {
     F_ANOMALIES,
     F_EVICTED,
     F_DROPS,
+    F_TLS_UNDECRYPTED,
     F__COUNT,
     F_CLOSE = F__COUNT, /* values, not counts */
     F_STATUS,
@@ -70,6 +76,7 @@ static const struct {
     [F_ANOMALIES] = {"anomalies", "TCP anomalies"},
     [F_EVICTED] = {"evicted", "connection(s) evicted from the full table"},
     [F_DROPS] = {"drops", "packet(s) dropped by the kernel or interface"},
+    [F_TLS_UNDECRYPTED] = {"tls-undecrypted", "TLS connection(s) not decrypted"},
     [F_CLOSE] = {"close", "WebSocket close code(s)"},
     [F_STATUS] = {"status", "HTTP response status(es)"},
 };
@@ -373,6 +380,36 @@ void report_event(struct report *r, const struct wst_event *ev)
         if (w)
             w->h2 = true;
         break;
+    case WST_EV_TLS_SERVER_HELLO:
+        if (w) {
+            snprintf(w->tls_version, sizeof w->tls_version, "%s", ev->u.tls_sh.version);
+            snprintf(w->tls_cipher, sizeof w->tls_cipher, "%s", ev->u.tls_sh.cipher);
+        }
+        break;
+    case WST_EV_TLS_DECRYPT: {
+        static const char *const names[] = {"ok", "no_key", "tls13_needs_traffic_secrets",
+                                            "bad_key", "no_handshake", "unsupported_cipher",
+                                            "gap"};
+        const char *st = NULL;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strcmp(names[i], ev->u.tls_dec.status) == 0)
+                st = names[i];
+        if (!w || !st)
+            break;
+        bool ok = strcmp(st, "ok") == 0;
+        if (!w->tls_decrypt || (strcmp(w->tls_decrypt, "ok") == 0 && !ok) ||
+            (strcmp(w->tls_decrypt, "gap") == 0 && !ok && strcmp(st, "gap") != 0))
+            w->tls_decrypt = st;
+        w->tls_no_keylog |= ev->u.tls_dec.no_keylog;
+        if (!ok && strcmp(st, "gap") != 0 && !w->tls_undecrypted) {
+            w->tls_undecrypted = true;
+            count(r, F_TLS_UNDECRYPTED, 1, ev);
+        }
+        break;
+    }
+    case WST_EV_TLS_ALERT:
+    case WST_EV_TLS_KEY_UPDATE:
+        break;
     case WST_EV_WS_OPEN:
         if (w) {
             w->ws = WS_OPEN;
@@ -622,8 +659,19 @@ static void put_row(struct outbuf *ob, uint64_t id, const struct row *w)
     if (w->retrans || w->anomalies)
         outbuf_printf(ob, ", %" PRIu64 " retrans, %" PRIu64 " anomalies", w->retrans,
                       w->anomalies);
-    if (w->tls)
+    if (w->tls) {
         outbuf_puts(ob, ", TLS");
+        if (w->tls_version[0])
+            outbuf_printf(ob, " %s", w->tls_version);
+        if (w->tls_decrypt && strcmp(w->tls_decrypt, "ok") == 0)
+            outbuf_puts(ob, " decrypted");
+        else if (w->tls_decrypt && strcmp(w->tls_decrypt, "gap") == 0)
+            outbuf_puts(ob, " decrypted with gaps");
+        else if (w->tls_decrypt && w->tls_no_keylog && strcmp(w->tls_decrypt, "no_key") == 0)
+            outbuf_puts(ob, " not decrypted (no --keylog)");
+        else if (w->tls_decrypt)
+            outbuf_printf(ob, " not decrypted (%s)", w->tls_decrypt);
+    }
     if (w->h2)
         outbuf_puts(ob, ", HTTP/2");
     if (w->http_req || w->http_resp)
@@ -740,7 +788,13 @@ static void put_json_row(struct outbuf *ob, uint64_t id, const struct row *w,
             outbuf_putc(ob, ',');
         json_put_cstr(ob, v.why[i]);
     }
-    outbuf_puts(ob, "]}\n");
+    outbuf_putc(ob, ']');
+    if (w->tls) { /* TLS connections only: the rows of other connections are unchanged */
+        json_key_str(ob, "tls_version", w->tls_version[0] ? w->tls_version : NULL);
+        json_key_str(ob, "tls_cipher", w->tls_cipher[0] ? w->tls_cipher : NULL);
+        json_key_str(ob, "tls_decrypt", w->tls_decrypt);
+    }
+    outbuf_puts(ob, "}\n");
 }
 
 void report_put_json(const struct report *r, struct outbuf *ob, const struct wst_event *end)

@@ -511,6 +511,40 @@ static void json_put_ws_midstream(struct outbuf *ob, const struct wst_ev_ws_mids
     json_key_str(ob, "detail", e->detail);
 }
 
+static void json_put_tls_event(struct outbuf *ob, const struct wst_event *ev)
+{
+    switch (ev->type) {
+    case WST_EV_TLS_SERVER_HELLO: {
+        const struct wst_ev_tls_server_hello *e = &ev->u.tls_sh;
+        json_key_str(ob, "version", e->version);
+        json_key_str(ob, "cipher", e->cipher);
+        json_key_wstr_or_null(ob, "alpn", e->has_alpn, e->alpn);
+        json_key_bool(ob, "resumed", e->resumed);
+        json_key_bool(ob, "hrr", e->hrr);
+        break;
+    }
+    case WST_EV_TLS_DECRYPT:
+        json_key_str(ob, "status", ev->u.tls_dec.status);
+        json_key_u64(ob, "record", ev->u.tls_dec.record);
+        json_key_str(ob, "detail", ev->u.tls_dec.detail);
+        break;
+    case WST_EV_TLS_ALERT: {
+        const struct wst_ev_tls_alert *e = &ev->u.tls_alert;
+        json_key_str(ob, "level", e->level == 1 ? "warning" : e->level == 2 ? "fatal" : NULL);
+        json_key_u64(ob, "description", e->desc);
+        json_key_str(ob, "name", e->name);
+        json_key_bool(ob, "encrypted", e->encrypted);
+        break;
+    }
+    case WST_EV_TLS_KEY_UPDATE:
+        json_key_u64(ob, "generation", ev->u.tls_ku.generation);
+        json_key_u64(ob, "record", ev->u.tls_ku.record);
+        break;
+    default:
+        break;
+    }
+}
+
 static void json_put_ws_opcode(struct outbuf *ob, unsigned opcode)
 {
     const char *name = wst_ws_opcode_name(opcode);
@@ -645,6 +679,12 @@ void sink_json_event(struct outbuf *ob, const struct sink_opts *so, const struct
         break;
     case WST_EV_TCP_FIN:
         json_put_fin(ob, &ev->u.fin);
+        break;
+    case WST_EV_TLS_SERVER_HELLO:
+    case WST_EV_TLS_DECRYPT:
+    case WST_EV_TLS_ALERT:
+    case WST_EV_TLS_KEY_UPDATE:
+        json_put_tls_event(ob, ev);
         break;
     case WST_EV_WS_MIDSTREAM:
         json_put_ws_midstream(ob, &ev->u.ws_midstream);

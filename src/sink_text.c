@@ -605,6 +605,53 @@ static void text_put_http_error(struct outbuf *ob, const struct wst_event *ev)
     outbuf_putc(ob, '\n');
 }
 
+/* < TLS 1.3 TLS_AES_128_GCM_SHA256, ALPN http/1.1, resumed */
+static void text_put_tls_event(struct outbuf *ob, const struct wst_event *ev)
+{
+    outbuf_puts(ob, text_arrow(ev->dir));
+    switch (ev->type) {
+    case WST_EV_TLS_SERVER_HELLO: {
+        const struct wst_ev_tls_server_hello *e = &ev->u.tls_sh;
+        outbuf_printf(ob, "TLS %s %s", e->version, e->cipher);
+        if (e->has_alpn) {
+            outbuf_puts(ob, ", ALPN ");
+            text_put_wstr(ob, e->alpn);
+        } else if (e->alpn_hidden) {
+            outbuf_puts(ob, ", ALPN not visible (encrypted)");
+        } else {
+            outbuf_puts(ob, ", no ALPN");
+        }
+        if (e->resumed)
+            outbuf_puts(ob, ", resumed");
+        if (e->hrr)
+            outbuf_puts(ob, ", after a HelloRetryRequest");
+        break;
+    }
+    case WST_EV_TLS_DECRYPT:
+        term_put_cstr(ob, ev->u.tls_dec.detail);
+        break;
+    case WST_EV_TLS_ALERT: {
+        const struct wst_ev_tls_alert *e = &ev->u.tls_alert;
+        outbuf_printf(ob, "TLS alert %s", e->level == 2 ? "fatal" : e->level == 1 ? "warning"
+                                                                                 : "level ?");
+        if (e->name)
+            outbuf_printf(ob, " %s", e->name);
+        else
+            outbuf_printf(ob, " %u", e->desc);
+        if (!e->encrypted)
+            outbuf_puts(ob, " (unencrypted)");
+        break;
+    }
+    case WST_EV_TLS_KEY_UPDATE:
+        outbuf_printf(ob, "TLS 1.3 KeyUpdate: key generation %u from record %" PRIu64,
+                      ev->u.tls_ku.generation, ev->u.tls_ku.record);
+        break;
+    default:
+        break;
+    }
+    outbuf_putc(ob, '\n');
+}
+
 static void text_put_tls(struct outbuf *ob, const struct wst_event *ev)
 {
     const struct wst_ev_tls *e = &ev->u.tls;
@@ -622,7 +669,6 @@ static void text_put_tls(struct outbuf *ob, const struct wst_event *ev)
             text_put_wstr(ob, e->alpn[i]);
         }
     }
-    outbuf_puts(ob, ": encrypted, not HTTP");
     for (size_t i = 0; i < e->nalpn && i < WST_MAX_ALPN; i++)
         if (e->alpn[i].len == 2 && memcmp(e->alpn[i].p, "h2", 2) == 0) {
             outbuf_puts(ob, " (the client offers HTTP/2: a WebSocket over it would use "
@@ -919,7 +965,9 @@ static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
         break;
     case WST_EV_H2_PREFACE:
         outbuf_puts(ob, text_arrow(ev->dir));
-        outbuf_puts(ob, "HTTP/2 connection preface (prior knowledge): not HTTP/1.1\n");
+        outbuf_puts(ob, ev->u.h2.in_tls
+                            ? "HTTP/2 connection preface (inside TLS): not HTTP/1.1\n"
+                            : "HTTP/2 connection preface (prior knowledge): not HTTP/1.1\n");
         break;
     case WST_EV_WS_OPEN:
         text_put_ws_open(ob, ev);
@@ -954,6 +1002,12 @@ static void text_put_event(struct outbuf *ob, const struct sink_opts *so,
         break;
     case WST_EV_TCP_RST:
         text_put_rst(ob, ev);
+        break;
+    case WST_EV_TLS_SERVER_HELLO:
+    case WST_EV_TLS_DECRYPT:
+    case WST_EV_TLS_ALERT:
+    case WST_EV_TLS_KEY_UPDATE:
+        text_put_tls_event(ob, ev);
         break;
     case WST_EV__COUNT:
         outbuf_putc(ob, '\n');

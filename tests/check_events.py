@@ -133,6 +133,15 @@ EVENTS = {
                      'deflate_wire': 'uint', 'deflate_len': 'uint', 'deflate_ratio': 'num?',
                      'close_c2s': 'uint?', 'close_s2c': 'uint?', 'ws_errors': 'uint',
                      'ws_error_first': 'str?', 'ok': 'bool', 'bad': 'list'},
+    # not in EVENTS.md (added by issue 19, documented in man/wstap.1 "JSON events")
+    'tls.server_hello': {'dir': DIR, 'version': 'str', 'cipher': 'str', 'alpn': 'str?',
+                         'resumed': 'bool', 'hrr': 'bool'},
+    'tls.decrypt': {'status': enum('ok', 'no_key', 'tls13_needs_traffic_secrets', 'bad_key',
+                                   'no_handshake', 'unsupported_cipher', 'gap'),
+                    'record': 'uint', 'detail': 'str'},
+    'tls.alert': {'dir': DIR, 'level': (enum('warning', 'fatal'), None), 'description': 'uint',
+                  'name': 'str?', 'encrypted': 'bool'},
+    'tls.key_update': {'dir': DIR, 'generation': 'uint', 'record': 'uint'},
     # not in EVENTS.md (an added event, documented in man/wstap.1 "Mid-stream WebSocket")
     'ws.midstream': {'recognized': 'bool',
                      'rule': (enum('chain', 'both_directions', 'end_of_stream', 'ws_port'), None),

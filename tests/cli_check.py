@@ -306,7 +306,12 @@ def check_json_documented(corpus):
         return
     emitted = {}
     for c in captures(corpus):
-        for line in run(['--json', '-r', c]).stdout.decode('utf-8', 'replace').splitlines():
+        # a TLS capture with its key log beside it (pcaps/NAME.keys) is read with it, so the
+        # events of decrypted sessions (tls.alert, tls.key_update) count as emitted
+        keys = os.path.splitext(c)[0] + '.keys'
+        extra = ['--keylog', keys] if os.path.exists(keys) else []
+        for line in run(['--json', '-r', c] + extra).stdout.decode('utf-8',
+                                                                  'replace').splitlines():
             try:
                 obj = json.loads(line)
             except ValueError:
@@ -463,6 +468,54 @@ def check_interrupt():
             ('; stderr: ' + ' '.join(err.decode(errors='replace').split())[:200]) if err else ''))
 
 
+def check_tls_keys():
+    """--keylog: a bad line warns with FILE:LINE and the run goes on; a missing file is exit 2;
+    a pcapng with the key log injected as a Decryption Secrets Block (editcap
+    --inject-secrets, made here) decrypts like --keylog; --fail-on tls-undecrypted."""
+    import shutil
+    import tempfile
+    cap = os.path.join(REPO, 'pcaps', 'wss-py-tls12-rsa-aes128.pcap')
+    keys = cap[:-len('.pcap')] + '.keys'
+
+    def msgs(out):
+        return [l for l in out.decode('utf-8', 'replace').splitlines()
+                if '"ev":"ws.message"' in l]
+
+    want = msgs(run(['--json', '-r', cap, '--keylog', keys]).stdout)
+    result(len(want) > 0, '--keylog decrypts %s (%d messages)' % (os.path.basename(cap),
+                                                                   len(want)))
+    tmp = tempfile.mkdtemp(prefix='wstap-cli-tls-')
+    try:
+        bad = os.path.join(tmp, 'bad.keys')
+        with open(keys, 'rb') as f, open(bad, 'wb') as g:
+            g.write(b'CLIENT_RANDOM zz 00\n' + f.read())
+        p = run(['--json', '-r', cap, '--keylog', bad])
+        err = p.stderr.decode('utf-8', 'replace')
+        result(p.returncode == 0 and re.match(r'^wstap: %s:1: ' % re.escape(bad), err) and
+               len(err.splitlines()) == 1 and msgs(p.stdout) == want,
+               'a bad key log line: one warning "wstap: FILE:1: ..." and the same messages '
+               '(exit %d, stderr %r)' % (p.returncode, err[:160]))
+        p = run(['-r', cap, '--keylog', os.path.join(tmp, 'missing.keys')])
+        result(p.returncode == 2 and b'missing.keys' in p.stderr,
+               '--keylog of a missing file: exit 2 with its name (exit %d)' % p.returncode)
+        p = run(['-q', '-r', cap, '--fail-on', 'tls-undecrypted'])
+        p2 = run(['-q', '-r', cap, '--keylog', keys, '--fail-on', 'tls-undecrypted'])
+        result(p.returncode == 1 and b'tls-undecrypted' in p.stderr and p2.returncode == 0,
+               '--fail-on tls-undecrypted: exit 1 without the key log, 0 with it (%d, %d)'
+               % (p.returncode, p2.returncode))
+        if not shutil.which('editcap'):
+            result(False, 'editcap (wireshark-common) is needed for the pcapng DSB check')
+            return
+        ng = os.path.join(tmp, 'dsb.pcapng')
+        subprocess.run(['editcap', '--inject-secrets', 'tls,' + keys, cap, ng], check=True,
+                       capture_output=True)
+        got = msgs(run(['--json', '-r', ng]).stdout)
+        result(got == want, 'a pcapng Decryption Secrets Block decrypts like --keylog '
+               '(%d of %d messages)' % (len(got), len(want)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, '..', 'shared', 'corpus')
     check_docs()
@@ -472,6 +525,7 @@ def main():
     check_json_documented(corpus)
     check_summary_agrees(corpus)
     check_interrupt()
+    check_tls_keys()
     print('cli: %d passed, %d failed' % (P, F))
     return 1 if F else 0
 

@@ -215,6 +215,30 @@ check "the HTTP request after the blocks is decoded" has '"ev":"http.request"'
 check "JSON follows EVENTS.md" events_ok
 check "nothing on stderr" stderr_empty
 
+# ---- TLS: impossible record lengths, endless handshake fragments, many ClientHellos ---------
+# bound: per direction two of the largest records (LIMITS: TLS records) and a handshake message
+# of at most 64 KiB, for two connections: well under 1 MiB
+run tlsbig tlsbig.pcap 0 $((BASE + 1 * MIB))
+check "both TLS connections are seen" count_is '"ev":"tls.client_hello"' 2
+check "the ServerHello before the oversized records is read" has '"ev":"tls.server_hello"'
+check "records beyond the TLS maximum lose the framing: tls.decrypt gap" has '"ev":"tls.decrypt".*"status":"gap"'
+check "JSON follows EVENTS.md" events_ok
+check "nothing on stderr" stderr_empty
+
+run tlshs tlshs.pcap 0 $((BASE + 1 * MIB))
+check "the session is reported" has '"ev":"tls.server_hello"'
+check "64 MiB of one handshake message are read to the end" has '"bytes_c2s":67129394'
+check "JSON follows EVENTS.md" events_ok
+check "nothing on stderr" stderr_empty
+
+# bound: 10001 connections with their application and TLS state (LIMITS: about 16 KiB each
+# with the retained bytes), charged to --max-app-total
+run tlshellos tlshellos.pcap 0 $((BASE + 10001 * (CONN + 16)))
+check "one tls.client_hello per connection (10001), not per ClientHello" count_is '"ev":"tls.client_hello"' 10001
+check "JSON follows EVENTS.md" events_ok
+check "nothing on stderr" stderr_empty
+
+rm -f "$DIR"/tlsbig.pcap "$DIR"/tlshs.pcap "$DIR"/tlshellos.pcap "$DIR"/tls*.json
 rm -f "$DIR"/synflood.pcap "$DIR"/oooflood.pcap "$DIR"/oooconns.pcap "$DIR"/bomb.pcap \
     "$DIR"/synflood*.json "$DIR"/ooo*.json "$DIR"/bomb*.json
 finish

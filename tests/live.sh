@@ -185,4 +185,51 @@ grep -q "^[0-9.]* #[0-9]* *interrupted after [0-9]* packets\{0,1\}$" "$OUT/term.
 grep -q "dropped by kernel *0" "$OUT/term.out" && ok "SIGTERM: the summary has 'dropped by kernel 0'" ||
     bad "SIGTERM: no 'dropped by kernel' line in the summary"
 grep -q "WebSocket open" "$OUT/term.out" && ok "SIGTERM: the session was decoded" || bad "SIGTERM: no WebSocket open"
+
+# ---- run 3: wss with a key log that grows while wstap captures (--keylog re-read) ---------
+# python3-websockets over Python's ssl (tests/gen/wss_py.py) with a throwaway certificate;
+# the client writes its key log (SSLContext.keylog_filename) only as its sessions start, after
+# wstap has read the (then empty) file: the sessions decrypt only if wstap re-reads it.
+if command -v openssl >/dev/null 2>&1; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$OUT/tls.key" \
+        -out "$OUT/tls.crt" 2>/dev/null
+    : >"$OUT/live.keys"
+    $NSX timeout 60 "$WSTAP" -i lo --json --keylog "$OUT/live.keys" tcp port $PORT \
+        >"$OUT/tls.json" 2>"$OUT/tls.err" &
+    tmo=$!
+    pids="$pids $tmo"
+    wpid=$(child_of $tmo)
+    wait_for "$OUT/tls.err" "listening on lo" || bad "run 3: wstap did not start"
+    $NSX timeout 30 "$PY" tests/gen/wss_py.py server --host 127.0.0.1 --port $PORT \
+        --cert "$OUT/tls.crt" --key "$OUT/tls.key" --conns 2 --log "$OUT/tls-server.log" \
+        >"$OUT/tls-server.out" 2>&1 &
+    spid=$!
+    pids="$pids $spid"
+    i=0
+    while [ $i -lt 100 ] && ! $NSX ss -Hltn "sport = :$PORT" | grep -q .; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    $NSX timeout 30 "$PY" tests/gen/wss_py.py client --url "wss://localhost:$PORT/wss" \
+        --ca "$OUT/tls.crt" --keylog "$OUT/live.keys" --scenario small --conns 2 \
+        --log "$OUT/tls-client.log" >"$OUT/tls-client.out" 2>&1 ||
+        bad "run 3: the wss client failed: $(tail -n 3 "$OUT/tls-client.out")"
+    wait "$spid" 2>/dev/null
+    sleep 1
+    kill -INT "$wpid"
+    wait "$tmo"
+    wrc=$?
+    [ "$wrc" -eq 0 ] && ok "run 3: wstap --keylog exited 0" || bad "run 3: wstap exited $wrc: $(tail -n 3 "$OUT/tls.err")"
+    nk=$(grep -c . "$OUT/live.keys")
+    nok=$(grep -c '"ev":"tls.decrypt".*"status":"ok"' "$OUT/tls.json")
+    [ "$nk" -gt 0 ] && [ "$nok" -eq 4 ] &&
+        ok "run 3: both sessions decrypted (4 tls.decrypt ok) from a key log written during the capture ($nk lines)" ||
+        bad "run 3: $nok tls.decrypt ok (want 4), key log $nk lines: $(grep '"ev":"tls.decrypt"' "$OUT/tls.json" | head -n 2)"
+    n=$(grep -c '"ev":"ws.message"' "$OUT/tls.json")
+    [ "$n" -ge 4 ] && ok "run 3: $n WebSocket messages decrypted live" || bad "run 3: only $n WebSocket messages"
+    rm -f "$OUT/tls.key"
+else
+    echo "SKIPPED live run 3: openssl is not installed"
+fi
 finish

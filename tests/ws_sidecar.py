@@ -49,6 +49,8 @@ def wstap_events(path, keys=None):
     got = {}
     for line in out.stdout.splitlines():
         e = json.loads(line)
+        if e["ev"] == "tls.decrypt":
+            got.setdefault((e["conn"], "tls"), []).append(e)
         if e["ev"] not in ("ws.message", "ws.control"):
             continue
         got.setdefault((e["conn"], e["dir"]), []).append(e)
@@ -114,13 +116,16 @@ def main():
         # bad_key) have no message wstap could decode.
         keys = os.path.join(pdir, base + ".keys")
         nokey = set()
+        expect = {}
         if os.path.exists(keys):
             if not keylog_ok:
                 print("skip %s: TLS capture, wstap has no --keylog yet (make tlsoracle)" % base)
                 continue
             with open(os.path.join(pdir, base + ".meta.json"), encoding="utf-8") as f:
-                nokey = {c["conn"] for c in json.load(f).get("connections", [])
-                         if c.get("expect_decrypt") in ("no_key", "bad_key")}
+                conns = json.load(f).get("connections", [])
+            nokey = {c["conn"] for c in conns
+                     if c.get("expect_decrypt") in ("no_key", "bad_key")}
+            expect = {c["conn"]: c["expect_decrypt"] for c in conns if c.get("expect_decrypt")}
         else:
             keys = None
         want = {}
@@ -137,7 +142,23 @@ def main():
             print("FAIL %s: %s" % (base, ex))
             failed += 1
             continue
-        for key in sorted(set(want) | set(got)):
+        # TLS: every connection's decryption verdict is the one the generator expects: "ok"
+        # in both directions, or one line (one kind of tls.decrypt) naming the cause
+        for n, exp in sorted(expect.items()):
+            decs = got.get((n, "tls"), [])
+            kinds = sorted({e["status"] for e in decs})
+            if exp == "ok":
+                good = kinds == ["ok"] and {e.get("dir") for e in decs} == {"c2s", "s2c"}
+            else:
+                good = kinds == [exp] and len({e.get("dir") for e in decs}) == len(decs)
+            label = "%s conn %d: tls.decrypt %s" % (base, n, exp)
+            if good:
+                passed += 1
+                print("ok   %s" % label)
+            else:
+                failed += 1
+                print("FAIL %s: got %s" % (label, [(e.get("dir"), e["status"]) for e in decs]))
+        for key in sorted(set(want) | set(k for k in got if k[1] != "tls")):
             w, g = want.get(key, []), got.get(key, [])
             bad = []
             for i in range(max(len(w), len(g))):

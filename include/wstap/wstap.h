@@ -97,6 +97,10 @@ enum wst_ev_type {
     WST_EV_TCP_FIN, /* a side's FIN (first or retransmitted) */
     WST_EV_WS_MIDSTREAM, /* a connection without a captured handshake: WebSocket or not */
     WST_EV_TCP_RST,      /* a RST segment of a tracked connection */
+    WST_EV_TLS_SERVER_HELLO, /* the negotiated TLS version, suite, ALPN, resumption */
+    WST_EV_TLS_DECRYPT,      /* a decryption outcome (session or direction) */
+    WST_EV_TLS_ALERT,        /* a TLS alert (plain or decrypted) */
+    WST_EV_TLS_KEY_UPDATE,   /* TLS 1.3 KeyUpdate: the direction's next key generation */
     WST_EV__COUNT
 };
 
@@ -362,6 +366,38 @@ struct wst_ev_capture_end {
     bool interrupted;      /* the read or capture was stopped by a signal (SIGINT, SIGTERM) */
 };
 
+/* tls.server_hello (man wstap, "TLS"). */
+struct wst_ev_tls_server_hello {
+    const char *version; /* "1.2", "1.3", or e.g. "0x0302" */
+    const char *cipher;  /* IANA name, or "0x%04X" when unknown */
+    bool has_alpn;
+    struct wst_str alpn; /* the selected protocol (TLS 1.3: from EncryptedExtensions) */
+    bool resumed;        /* 1.2: the session id echoed; 1.3: a PSK accepted */
+    bool hrr;            /* a HelloRetryRequest came first */
+    bool alpn_hidden;    /* TLS 1.3 not decrypted: the selection cannot be seen */
+};
+
+/* tls.decrypt: status "ok", "no_key", "tls13_needs_traffic_secrets", "bad_key",
+ * "no_handshake", "unsupported_cipher", "gap"; dir none when it is the whole session's. */
+struct wst_ev_tls_decrypt {
+    const char *status;
+    uint64_t record; /* the direction's record number (from 0) it applies from */
+    const char *detail; /* one sentence (valid during the callback); never a secret */
+    bool no_keylog;     /* no_key because no key log was given at all */
+};
+
+struct wst_ev_tls_alert {
+    unsigned level; /* 1 warning, 2 fatal */
+    unsigned desc;
+    const char *name; /* IANA name, NULL when unknown */
+    bool encrypted;   /* it came in a decrypted record */
+};
+
+struct wst_ev_tls_key_update {
+    uint32_t generation; /* 1 after the first KeyUpdate */
+    uint64_t record;     /* the first record under the new keys */
+};
+
 /* One event. Pointers inside are valid only during the callback. */
 struct wst_event {
     enum wst_ev_type type;
@@ -392,6 +428,13 @@ struct wst_event {
         struct wst_ev_fin fin;
         struct wst_ev_ws_midstream ws_midstream;
         struct wst_ev_rst rst;
+        struct wst_ev_tls_server_hello tls_sh;
+        struct wst_ev_tls_decrypt tls_dec;
+        struct wst_ev_tls_alert tls_alert;
+        struct wst_ev_tls_key_update tls_ku;
+        struct {
+            bool in_tls; /* http2.preface: inside a decrypted TLS session (ALPN h2) */
+        } h2;
     } u;
 };
 
@@ -433,6 +476,17 @@ void wst_packet(struct wst_analyzer *a, const struct wst_pkthdr *h, const uint8_
 void wst_finish(struct wst_analyzer *a, const struct wst_capture_stats *stats);
 void wst_free(struct wst_analyzer *a);
 void wst_set_stream_hooks(struct wst_analyzer *a, const struct wst_stream_hooks *h);
+
+/*
+ * TLS decryption keys: the key table (keylog.h) the front end fills from --keylog files; it
+ * must outlive the analyzer. name says where the keys came from in verdicts ("keys.log"). more
+ * (may be NULL) is called with the packet time when a session's client random is not in the
+ * table (new_session: at its ServerHello; else at a later record still without keys), so a
+ * live front end can re-read a growing file; it returns true when it added keys.
+ */
+struct keylog;
+void wst_set_keylog(struct wst_analyzer *a, const struct keylog *kl, const char *name,
+                    bool (*more)(void *user, int64_t ts, bool new_session), void *user);
 
 /* Names for printing, shared by every sink. */
 const char *wst_ev_name(enum wst_ev_type t);

@@ -26,6 +26,9 @@ $m snap64 "$dir/snap64.pcap" pcaps/ws-python-deflate.pcap
 $m garbage "$dir/garbage.pcap"
 $m badrecord "$dir/badrecord.pcap"
 $m pcapng-unknown "$dir/pcapng-unknown.pcapng"
+$m tlsbig "$dir/tlsbig.pcap" 64                  # TLS: 65535-byte record headers; 64 MiB of records no key opens
+$m tlshs "$dir/tlshs.pcap" 64                    # TLS: one handshake message of 2^24 - 1 bytes, 64 MiB of it
+$m tlshellos "$dir/tlshellos.pcap" 100000        # 100000 ClientHellos on one connection, 10000 connections
 $m wsopen "$dir/wsopen.pcap"
 size=$(wc -c <"$dir/wsopen.pcap")
 head -c $((size * 55 / 100)) "$dir/wsopen.pcap" >"$dir/truncated.pcap"

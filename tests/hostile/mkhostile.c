@@ -29,6 +29,13 @@
  *                  the point is a file libpcap must refuse or stop reading)
  *   badrecord      a valid pcap file header, one valid packet, then a record header whose
  *                  captured length is 0x7fffffff (written by hand)
+ *   tlsbig         TLS: a ClientHello, then server records whose headers declare 65535 bytes
+ *                  (beyond any TLS record), a ServerHello, and N MiB of maximal protected
+ *                  records (16384 + 2048 bytes each) that no key can open
+ *   tlshs          TLS: a ClientHello, then a handshake message that declares 2^24 - 1 bytes and
+ *                  continues in handshake records of 16384 bytes for N MiB
+ *   tlshellos      N ClientHellos on one connection (one handshake record each), then N
+ *                  connections that each send a ClientHello and stay open
  *   pcapng-unknown a pcapng file (written by hand: libpcap cannot write pcapng) with a
  *                  section header, an interface, a block of an unknown type and an oversized
  *                  custom block between its enhanced packet blocks
@@ -436,6 +443,49 @@ static int snap64(const char *in, const char *out)
     return 0;
 }
 
+/* A TLS record header. */
+static size_t tls_hdr(uint8_t *p, uint8_t type, uint16_t len)
+{
+    p[0] = type;
+    p[1] = 3;
+    p[2] = 3;
+    put16(p + 3, len);
+    return 5;
+}
+
+/* A ClientHello record (random from r) with one suite and no extensions. */
+static size_t tls_client_hello(uint8_t *p, uint32_t r)
+{
+    size_t o = tls_hdr(p, 22, 4 + 2 + 32 + 1 + 4 + 2);
+    p[o++] = 1;
+    p[o++] = 0;
+    put16(p + o, 2 + 32 + 1 + 4 + 2), o += 2;
+    p[o++] = 3, p[o++] = 3;
+    for (int i = 0; i < 32; i++)
+        p[o++] = (uint8_t)(r >> (8 * (i % 4)));
+    p[o++] = 0;
+    p[o++] = 0, p[o++] = 2, p[o++] = 0x13, p[o++] = 0x01;
+    p[o++] = 1, p[o++] = 0;
+    return o;
+}
+
+/* A TLS 1.3 ServerHello record (supported_versions 0x0304, TLS_AES_128_GCM_SHA256). */
+static size_t tls_server_hello(uint8_t *p)
+{
+    size_t o = tls_hdr(p, 22, 4 + 2 + 32 + 1 + 2 + 1 + 2 + 6);
+    p[o++] = 2;
+    p[o++] = 0;
+    put16(p + o, 2 + 32 + 1 + 2 + 1 + 2 + 6), o += 2;
+    p[o++] = 3, p[o++] = 3;
+    for (int i = 0; i < 32; i++)
+        p[o++] = (uint8_t)(0x40 + i);
+    p[o++] = 0;
+    p[o++] = 0x13, p[o++] = 0x01, p[o++] = 0;
+    p[o++] = 0, p[o++] = 6;
+    p[o++] = 0, p[o++] = 43, p[o++] = 0, p[o++] = 2, p[o++] = 3, p[o++] = 4;
+    return o;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -553,6 +603,64 @@ int main(int argc, char **argv)
         static const uint8_t msg[] = "client still talking";
         ws_frame(&k, 1, 0x81, msg, sizeof msg - 1);
         conn_fin(&k);
+    } else if (strcmp(argv[1], "tlsbig") == 0) {
+        static uint8_t b[16384 + 2048 + 5];
+        struct conn k = conn_open(d, &t, 0x0b000001, 40443, server, 443);
+        conn_send(&k, 1, b, tls_client_hello(b, 1));
+        for (int i = 0; i < 50; i++) { /* headers declaring 65535 bytes */
+            size_t o = tls_hdr(b, 23, 0xffff);
+            for (size_t j = 0; j < 1000; j++)
+                b[o + j] = rnd();
+            conn_send(&k, 0, b, o + 1000);
+        }
+        k = conn_open(d, &t, 0x0b000002, 40444, server, 443);
+        conn_send(&k, 1, b, tls_client_hello(b, 2));
+        conn_send(&k, 0, b, tls_server_hello(b));
+        for (uint64_t sent = 0; sent < (n ? n : 64) << 20; sent += sizeof b) {
+            size_t o = tls_hdr(b, 23, 16384 + 2048);
+            for (size_t j = 0; j < 16384 + 2048; j++)
+                b[o + j] = rnd();
+            conn_send(&k, 0, b, sizeof b);
+        }
+        conn_fin(&k);
+    } else if (strcmp(argv[1], "tlshs") == 0) {
+        static uint8_t b[16384 + 5];
+        struct conn k = conn_open(d, &t, 0x0b000001, 40445, server, 443);
+        conn_send(&k, 1, b, tls_client_hello(b, 3));
+        conn_send(&k, 0, b, tls_server_hello(b));
+        size_t o = tls_hdr(b, 22, 16384);
+        b[o] = 11; /* Certificate, 2^24 - 1 bytes declared */
+        b[o + 1] = b[o + 2] = b[o + 3] = 0xff;
+        for (size_t j = 4; j < 16384; j++)
+            b[o + j] = rnd();
+        conn_send(&k, 1, b, sizeof b);
+        for (uint64_t sent = 0; sent < (n ? n : 64) << 20; sent += sizeof b) {
+            for (size_t j = 0; j < 16384; j++)
+                b[o + j] = rnd();
+            conn_send(&k, 1, b, sizeof b);
+        }
+        conn_fin(&k);
+    } else if (strcmp(argv[1], "tlshellos") == 0) {
+        uint8_t b[128];
+        struct conn k = conn_open(d, &t, 0x0b000001, 40446, server, 443);
+        static uint8_t many[SEG];
+        size_t fill = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            size_t m = tls_client_hello(b, (uint32_t)i);
+            if (fill + m > sizeof many) {
+                conn_send(&k, 1, many, fill);
+                fill = 0;
+            }
+            memcpy(many + fill, b, m);
+            fill += m;
+        }
+        conn_send(&k, 1, many, fill);
+        conn_fin(&k);
+        for (uint64_t i = 0; i < n / 10; i++) {
+            struct conn q = conn_open(d, &t, 0x0c000000u | (uint32_t)(i + 1),
+                                      (uint16_t)(1024 + i % 60000), server, 443);
+            conn_send(&q, 1, b, tls_client_hello(b, (uint32_t)(i + 7)));
+        }
     } else if (strcmp(argv[1], "wsopen") == 0) {
         struct conn k = conn_open(d, &t, 0x0b000001, 40006, server, 80);
         ws_upgrade(&k, 0);
