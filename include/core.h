@@ -195,6 +195,7 @@ struct wst_analyzer {
     uint64_t tcp_conns, ws_conns;
     struct wst_budget app_budget; /* --max-app-total */
     uint32_t loss_records;        /* struct tcp_loss allocated (at most TCP_LOSS_RECORDS) */
+    uint64_t pkt_conn;            /* wst_packet_conn: the current packet's connection, or 0 */
 };
 
 /* flow.c */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ enum main_long_opt {
     OPT_STRICT,
     OPT_FAIL_ON,
     OPT_IMMEDIATE,
+    OPT_COMMUNITY_ID_SEED,
 };
 
 enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -82,6 +84,8 @@ struct main_opts {
     enum main_color color;
     const char **fail_on; /* --fail-on lists and --strict ("strict"), in order */
     size_t nfail_on;
+    const char *write_file;     /* -w */
+    uint64_t community_id_seed; /* --community-id-seed */
 };
 
 /* What the event callback and the capture callbacks share. */
@@ -143,6 +147,11 @@ static void main_usage(FILE *f)
           "                       JSON default 4096; 0 shows all)\n"
           "      --streams DIR    write each connection's reassembled bytes to\n"
           "                       DIR/<conn>.c2s and DIR/<conn>.s2c\n"
+          "  -w FILE              also write the packets that pass the filter to the pcap\n"
+          "                       FILE (with -C: only that connection's); -w - writes to\n"
+          "                       stdout and moves the timeline to stderr\n"
+          "      --community-id-seed N  seed of the Community ID in tcp.open and\n"
+          "                       conn.summary (0..65535, default 0)\n"
           "Limits:\n"
           "      --max-flows N    connections tracked at once (default 131072)\n"
           "      --idle-timeout S close connections idle for S seconds (default 300)\n"
@@ -421,6 +430,13 @@ static void main_on_flush(void *user)
     outbuf_flush(app->out);
 }
 
+/* -w: write the packet just analyzed? With -C only when it is that connection's. */
+static bool main_keep(void *user)
+{
+    struct main_app *app = user;
+    return !app->only_conn || wst_packet_conn(app->an) == app->only_conn;
+}
+
 /* Every input is a regular file (not standard input, a pipe or a device). */
 static bool main_files_regular(const struct main_opts *o)
 {
@@ -460,12 +476,13 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"colour", optional_argument, NULL, OPT_COLOR},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"community-id-seed", required_argument, NULL, OPT_COMMUNITY_ID_SEED},
         {NULL, 0, NULL, 0},
     };
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qvxhtC:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qvxhtC:w:", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             o->files[o->nfiles++] = optarg;
@@ -585,6 +602,19 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             }
             o->have_max_app_total = true;
             break;
+        case 'w':
+            if (o->write_file) {
+                main_usage_error("-w given twice");
+                return -1;
+            }
+            o->write_file = optarg;
+            break;
+        case OPT_COMMUNITY_ID_SEED:
+            if (main_parse_u64(optarg, 0, 65535, &o->community_id_seed) < 0) {
+                main_usage_error("--community-id-seed: invalid seed '%s' (0..65535)", optarg);
+                return -1;
+            }
+            break;
         case OPT_WS_PORT: {
             uint64_t port;
             if (main_parse_u64(optarg, 1, 65535, &port) < 0) {
@@ -657,6 +687,21 @@ static int main_check_args(const struct main_opts *o, int nwords)
         main_usage_error("nothing to read: give -r FILE or -i IFACE");
         return -1;
     }
+    if (o->write_file && o->write_file[0] == '\0') {
+        main_usage_error("-w: empty file name");
+        return -1;
+    }
+    /* -w onto an input would truncate it before it is read */
+    struct stat wsb, rsb;
+    if (o->write_file && strcmp(o->write_file, "-") != 0 && stat(o->write_file, &wsb) == 0) {
+        for (size_t i = 0; i < o->nfiles; i++) {
+            if (strcmp(o->files[i], "-") != 0 && stat(o->files[i], &rsb) == 0 &&
+                rsb.st_dev == wsb.st_dev && rsb.st_ino == wsb.st_ino) {
+                main_usage_error("-w %s: is also an input (-r %s)", o->write_file, o->files[i]);
+                return -1;
+            }
+        }
+    }
     if (o->user && !o->iface) {
         main_usage_error("-Z only applies to a live capture (-i)");
         return -1;
@@ -712,7 +757,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "wstap: out of memory\n");
         goto out_free_files;
     }
-    outbuf_init(app.out, STDOUT_FILENO);
+    /* -w - : the pcap goes to stdout, the timeline to stderr */
+    int out_fd = o.write_file && strcmp(o.write_file, "-") == 0 ? STDERR_FILENO : STDOUT_FILENO;
+    outbuf_init(app.out, out_fd);
 
     if (o.list_ifaces) {
         if (capture_list_interfaces(app.out, stderr) == 0 && outbuf_flush(app.out) == 0)
@@ -748,6 +795,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < o.nws_ports; i++)
         lim.ws_ports[i] = o.ws_ports[i];
     lim.hash_seed = main_random_seed();
+    lim.community_id_seed = (uint16_t)o.community_id_seed;
 
     app.report = report_new();
     if (!app.report) {
@@ -778,10 +826,10 @@ int main(int argc, char **argv)
         const char *nc = getenv("NO_COLOR");
         const char *term = getenv("TERM");
         app.sink.color = o.color == COLOR_ALWAYS ||
-                         (o.color == COLOR_AUTO && isatty(STDOUT_FILENO) && !(nc && nc[0]) &&
+                         (o.color == COLOR_AUTO && isatty(out_fd) && !(nc && nc[0]) &&
                           !(term && strcmp(term, "dumb") == 0));
     }
-    app.progress = !o.iface && isatty(STDERR_FILENO);
+    app.progress = !o.iface && isatty(STDERR_FILENO) && out_fd != STDERR_FILENO;
     clock_gettime(CLOCK_MONOTONIC, &app.started);
     app.last_progress = app.started;
     app.sink.hex = o.hex;
@@ -814,12 +862,13 @@ int main(int argc, char **argv)
     co.count = o.count;
     co.user = o.user;
     co.err = stderr;
+    co.write_file = o.write_file;
     static const struct capture_ops ops = {main_on_link, main_on_packet, main_on_flush,
-                                           main_on_progress};
+                                           main_on_progress, main_keep};
 
     /* Reading files into a file or pipe: format on a second thread. A terminal (or a live
      * capture, or a pipe in) gets every line as soon as it is known, from this thread. */
-    if (!o.iface && main_files_regular(&o) && !isatty(STDOUT_FILENO))
+    if (!o.iface && main_files_regular(&o) && !isatty(out_fd))
         app.q = evq_new(main_format, &app); /* NULL: format inline */
 
     enum capture_status st = capture_run(&co, &ops, &app, &stats);

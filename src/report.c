@@ -33,6 +33,7 @@ struct row {
     bool tls, h2;
     int fail_status; /* the status of the response that failed the upgrade, -1 none */
     bool not_ws; /* picked up without a handshake and not recognized as WebSocket */
+    char community_id[WST_COMMUNITY_ID_LEN]; /* from tcp.open; "" when none */
 };
 
 /* Counters --fail-on can test. */
@@ -297,6 +298,7 @@ void report_event(struct report *r, const struct wst_event *ev)
                 w->client = *ev->client;
             if (ev->server)
                 w->server = *ev->server;
+            memcpy(w->community_id, ev->u.open.community_id, sizeof w->community_id);
         }
         break;
     case WST_EV_TCP_ANOMALY: {
@@ -740,7 +742,9 @@ static void put_json_row(struct outbuf *ob, uint64_t id, const struct row *w,
             outbuf_putc(ob, ',');
         json_put_cstr(ob, v.why[i]);
     }
-    outbuf_puts(ob, "]}\n");
+    outbuf_putc(ob, ']');
+    json_key_str(ob, "community_id", w->community_id[0] ? w->community_id : NULL);
+    outbuf_puts(ob, "}\n");
 }
 
 void report_put_json(const struct report *r, struct outbuf *ob, const struct wst_event *end)
