@@ -62,6 +62,7 @@ struct capture_ctx {
     int wdlt;
     int wsnap; /* offline: the largest snapshot length of the inputs checked beforehand */
     uint64_t written;
+    bool write_failed; /* then the count is not reported: the file does not hold them */
 };
 
 enum wst_link capture_link_from_dlt(int dlt)
@@ -191,6 +192,9 @@ static bool capture_deliver(struct capture_ctx *ctx, const struct pcap_pkthdr *p
     if (ctx->dumper && (!ctx->ops->keep || ctx->ops->keep(ctx->user))) {
         pcap_dump((u_char *)ctx->dumper, ph, data);
         ctx->written++;
+        /* a full disk or a closed pipe: stop reading (reported when the file is closed) */
+        if ((ctx->written & 4095) == 0 && ferror(pcap_dump_file(ctx->dumper)))
+            ctx->stop = true;
     }
     ctx->delivered++;
     if (ctx->o->count != 0 && ctx->delivered >= ctx->o->count)
@@ -236,6 +240,7 @@ static bool capture_write_close(struct capture_ctx *ctx)
         return true;
     if (!capture_write_flush(ctx)) {
         capture_msg(ctx->o, "-w %s: write error: %s", ctx->o->write_file, strerror(errno));
+        ctx->write_failed = true;
         ok = false;
     }
     pcap_dump_close(ctx->dumper);
@@ -745,6 +750,7 @@ static enum capture_status capture_run_live(struct capture_ctx *ctx,
             ctx->ops->flush(ctx->user);
         if (!capture_write_flush(ctx)) {
             capture_msg(o, "-w %s: write error: %s", o->write_file, strerror(errno));
+            ctx->write_failed = true;
             st = CAPTURE_PARTIAL;
             break;
         }
@@ -794,7 +800,7 @@ int64_t capture_file_size(const char *path)
 enum capture_status capture_run(const struct capture_opts *o, const struct capture_ops *ops,
                                 void *user, struct wst_capture_stats *stats)
 {
-    struct capture_ctx ctx = {o, ops, user, 0, false, 0, 0, NULL, NULL, 0, 0, 0};
+    struct capture_ctx ctx = {o, ops, user, 0, false, 0, 0, NULL, NULL, 0, 0, 0, false};
     struct sigaction old[2];
     enum capture_status st;
 
@@ -805,7 +811,7 @@ enum capture_status capture_run(const struct capture_opts *o, const struct captu
     else
         st = capture_run_offline(&ctx);
     stats->interrupted = capture_stop_flag != 0;
-    stats->have_written = o->write_file != NULL && st != CAPTURE_FAILED;
+    stats->have_written = o->write_file != NULL && st != CAPTURE_FAILED && !ctx.write_failed;
     stats->written = ctx.written;
     capture_signals_restore(old);
     return st;

@@ -141,6 +141,9 @@ def check_stdout_and_files(repo, run, result):
                '-w onto an -r input: exit 2, the input is kept')
         p = run(['-q', '-w', os.path.join(tmp, 'no', 'such', 'dir.pcap'), '-r', a])
         result(p.returncode == 2 and b'-w ' in p.stderr, '-w into a missing directory: exit 2')
+        p = run(['-q', '-w', '/dev/full', '-r', a])
+        result(p.returncode == 2 and b'write error' in p.stderr and b'written' not in p.stdout,
+               '-w /dev/full: "write error", exit 2, no "packets written" count')
 
 
 def check_community_id(corpus, run, result):
