@@ -12,9 +12,13 @@
    are refused with exit 2 before anything is written; -w onto an input is refused (exit 2).
 11. Community ID: tcp.open and conn.summary carry the same community_id; it equals the one
    Arkime recorded (network.community_id in the corpus's other/arkime/*.arkime.test) for the
-   same TCP endpoints; --community-id-seed changes it and is checked for range.
+   same TCP endpoints and the spec computed here in Python (hashlib) over pcaps/, seeds 0 and
+   4242; --community-id-seed changes it and is checked for range.
 """
+import base64
 import glob
+import hashlib
+import ipaddress
 import json
 import os
 import subprocess
@@ -178,7 +182,30 @@ def check_community_id(corpus, run, result):
     result(checked >= 5, 'community_id compared with Arkime on %d connections' % checked)
 
 
+def spec_community_id(a, b, seed=0, proto=6):
+    """The spec's algorithm, written from its README independently of src/commid.c."""
+    def split(ep):
+        host, port = ep.rsplit(':', 1)
+        return ipaddress.ip_address(host.strip('[]')).packed, int(port)
+    (sa, sp), (da, dp) = split(a), split(b)
+    if (sa, sp) > (da, dp):
+        (sa, sp), (da, dp) = (da, dp), (sa, sp)
+    data = (seed.to_bytes(2, 'big') + sa + da + bytes([proto, 0]) + sp.to_bytes(2, 'big')
+            + dp.to_bytes(2, 'big'))
+    return '1:' + base64.b64encode(hashlib.sha1(data).digest()).decode()
+
+
 def check_community_id_fields(repo, run, result):
+    for name in ('ws-loop.pcap', 'ws-ipv6.pcap', 'ws-vlan.pcap', 'http-keepalive.pcap'):
+        for seed in (0, 4242):
+            _, evs, _ = events(run, ['--community-id-seed', str(seed), '-r',
+                                     os.path.join(repo, 'pcaps', name)])
+            opens = [e for e in evs if e['ev'] == 'tcp.open']
+            result(opens and all(e['community_id'] == spec_community_id(e['client'], e['server'],
+                                                                        seed) for e in opens),
+                   'community_id of %s (seed %d, %d connections) = the spec computed in Python'
+                   % (name, seed, len(opens)))
+
     src = os.path.join(repo, 'pcaps', 'http-keepalive.pcap')
     _, evs, _ = events(run, ['-r', src])
     opens = {e['conn']: e['community_id'] for e in evs if e['ev'] == 'tcp.open'}
