@@ -22,6 +22,8 @@ struct capture_ops {
     /* Offline (may be NULL): every few thousand packets, the bytes read of all inputs so
      * far and their total size (0 when unknown, e.g. standard input). */
     void (*progress)(void *user, uint64_t done, uint64_t total);
+    /* -w (may be NULL: every packet): after packet, whether to write that packet */
+    bool (*keep)(void *user);
 };
 
 struct capture_opts {
@@ -36,6 +38,7 @@ struct capture_opts {
     uint64_t count;     /* stop after this many packets (after the filter); 0: no limit */
     const char *user;   /* live: switch to this user right after activation, or NULL */
     FILE *err;          /* error messages, NULL for stderr */
+    const char *write_file; /* -w: write the packets that pass the filter here ("-": stdout) */
 };
 
 enum capture_status {

@@ -201,6 +201,7 @@ struct wst_analyzer {
     bool (*keylog_more)(void *user, int64_t ts, bool new_session);
     void *keylog_user;
     uint8_t *tls_scratch;
+    uint64_t pkt_conn;            /* wst_packet_conn: the current packet's connection, or 0 */
 };
 
 /* flow.c */

@@ -227,6 +227,8 @@ static void handle_tcp(struct wst_analyzer *a, const struct pkt *p)
     } else {
         flow_touch(&a->ft, c);
     }
+    if (!p->reassembled)
+        a->pkt_conn = c->id;
     tcp_segment(a, c, p);
 }
 
@@ -236,6 +238,7 @@ void wst_packet(struct wst_analyzer *a, const struct wst_pkthdr *h, const uint8_
     struct dec_error err;
 
     a->frame++;
+    a->pkt_conn = 0;
     a->bytes += h->len;
     a->now = h->ts_us;
     if (!a->have_first) {
@@ -306,5 +309,14 @@ void wst_finish(struct wst_analyzer *a, const struct wst_capture_stats *stats)
         e->ifdropped = stats->ifdropped;
     }
     e->interrupted = stats && stats->interrupted;
+    if (stats && stats->have_written) {
+        e->have_written = true;
+        e->written = stats->written;
+    }
     an_emit(a, &ev);
+}
+
+uint64_t wst_packet_conn(const struct wst_analyzer *a)
+{
+    return a->pkt_conn;
 }

@@ -56,6 +56,13 @@ struct capture_ctx {
     uint64_t delivered; /* packets handed over, for -c */
     bool stop;          /* count reached or the consumer asked to stop */
     uint64_t bytes_before, bytes_total; /* offline progress: files done, all files */
+    /* -w: the packets written, through a dead handle of the inputs' link type */
+    pcap_t *wdead;
+    pcap_dumper_t *dumper;
+    int wdlt;
+    int wsnap; /* offline: the largest snapshot length of the inputs checked beforehand */
+    uint64_t written;
+    bool write_failed; /* then the count is not reported: the file does not hold them */
 };
 
 enum wst_link capture_link_from_dlt(int dlt)
@@ -182,10 +189,65 @@ static bool capture_deliver(struct capture_ctx *ctx, const struct pcap_pkthdr *p
     h.len = ph->len;
     if (!ctx->ops->packet(ctx->user, &h, data))
         ctx->stop = true;
+    if (ctx->dumper && (!ctx->ops->keep || ctx->ops->keep(ctx->user))) {
+        pcap_dump((u_char *)ctx->dumper, ph, data);
+        ctx->written++;
+        /* a full disk or a closed pipe: stop reading (reported when the file is closed) */
+        if ((ctx->written & 4095) == 0 && ferror(pcap_dump_file(ctx->dumper)))
+            ctx->stop = true;
+    }
     ctx->delivered++;
     if (ctx->o->count != 0 && ctx->delivered >= ctx->o->count)
         ctx->stop = true;
     return !ctx->stop;
+}
+
+/* -w: open the output for link type dlt (0, or -1 with a message). Timestamps are written in
+ * microseconds, as every input is read. */
+static int capture_write_open(struct capture_ctx *ctx, int dlt, int snaplen)
+{
+    const struct capture_opts *o = ctx->o;
+
+    ctx->wdead = pcap_open_dead_with_tstamp_precision(dlt, snaplen, PCAP_TSTAMP_PRECISION_MICRO);
+    if (!ctx->wdead) {
+        capture_msg(o, "-w %s: out of memory", o->write_file);
+        return -1;
+    }
+    ctx->dumper = pcap_dump_open(ctx->wdead, o->write_file);
+    if (!ctx->dumper) {
+        capture_msg(o, "-w %s", pcap_geterr(ctx->wdead));
+        pcap_close(ctx->wdead);
+        ctx->wdead = NULL;
+        return -1;
+    }
+    ctx->wdlt = dlt;
+    return 0;
+}
+
+/* -w: push what is buffered to the file; false when a write failed. */
+static bool capture_write_flush(struct capture_ctx *ctx)
+{
+    if (!ctx->dumper)
+        return true;
+    return pcap_dump_flush(ctx->dumper) == 0 && !ferror(pcap_dump_file(ctx->dumper));
+}
+
+/* -w: flush and close; false when a write failed (the message is printed). */
+static bool capture_write_close(struct capture_ctx *ctx)
+{
+    bool ok = true;
+    if (!ctx->dumper)
+        return true;
+    if (!capture_write_flush(ctx)) {
+        capture_msg(ctx->o, "-w %s: write error: %s", ctx->o->write_file, strerror(errno));
+        ctx->write_failed = true;
+        ok = false;
+    }
+    pcap_dump_close(ctx->dumper);
+    pcap_close(ctx->wdead);
+    ctx->dumper = NULL;
+    ctx->wdead = NULL;
+    return ok;
 }
 
 /* Open a capture file (or "-", standard input) for libpcap with a large stdio buffer: libpcap
@@ -477,6 +539,19 @@ static int capture_read_file(struct capture_ctx *ctx, const char *path, bool *fi
         result = 0;
         goto out_close;
     }
+    if (o->write_file && !ctx->dumper) {
+        int snap = pcap_snapshot(p) > ctx->wsnap ? pcap_snapshot(p) : ctx->wsnap;
+        if (capture_write_open(ctx, dlt, snap) < 0) {
+            ctx->stop = true;
+            result = 0;
+            goto out_close;
+        }
+    } else if (o->write_file && dlt != ctx->wdlt) {
+        capture_msg(o, "%s: link type %d differs from the first input's (%d): -w writes one",
+                    name, dlt, ctx->wdlt);
+        result = 0;
+        goto out_close;
+    }
     ctx->ops->set_link(ctx->user, link);
     if (threaded)
         result = capture_read_threaded(ctx, p, name);
@@ -498,6 +573,33 @@ static enum capture_status capture_run_offline(struct capture_ctx *ctx)
         if (sz > 0)
             ctx->bytes_total += (uint64_t)sz;
     }
+    /* -w writes one pcap file, of one link type: check the inputs before writing anything
+     * (standard input cannot be read twice: it is checked when it comes) */
+    int first_dlt = -1;
+    const char *first_name = NULL;
+    for (size_t i = 0; o->write_file && i < o->nfiles; i++) {
+        char errbuf[PCAP_ERRBUF_SIZE];
+        if (capture_file_size(o->files[i]) < 0)
+            continue;
+        errbuf[0] = '\0';
+        pcap_t *p = capture_open_file(o->files[i], errbuf);
+        if (!p)
+            continue; /* reported when it is read */
+        int dlt = pcap_datalink(p);
+        if (pcap_snapshot(p) > ctx->wsnap)
+            ctx->wsnap = pcap_snapshot(p);
+        pcap_close(p);
+        if (first_dlt < 0) {
+            first_dlt = dlt;
+            first_name = capture_file_name(o->files[i]);
+        } else if (dlt != first_dlt) {
+            const char *a = pcap_datalink_val_to_name(first_dlt);
+            const char *b = pcap_datalink_val_to_name(dlt);
+            capture_msg(o, "-w: %s has link type %s and %s %s: a pcap file holds one link type",
+                        first_name, a ? a : "?", capture_file_name(o->files[i]), b ? b : "?");
+            return CAPTURE_FAILED;
+        }
+    }
     for (size_t i = 0; i < o->nfiles && !ctx->stop && !capture_stop_flag; i++) {
         bool filter_failed = false;
         int r = capture_read_file(ctx, o->files[i], &filter_failed);
@@ -512,6 +614,8 @@ static enum capture_status capture_run_offline(struct capture_ctx *ctx)
         if (r <= 0)
             any_failed = true;
     }
+    if (!capture_write_close(ctx))
+        any_failed = true;
     if (!any_read)
         return CAPTURE_FAILED;
     return any_failed ? CAPTURE_PARTIAL : CAPTURE_OK;
@@ -630,6 +734,8 @@ static enum capture_status capture_run_live(struct capture_ctx *ctx,
         capture_msg(o, "bad filter: %s", errbuf);
         goto out_close;
     }
+    if (o->write_file && capture_write_open(ctx, dlt, pcap_snapshot(p)) < 0)
+        goto out_close;
     const char *dname = pcap_datalink_val_to_name(dlt);
     const char *ddesc = pcap_datalink_val_to_description(dlt);
     capture_msg(o, "listening on %s, link-type %s (%s), snapshot length %d bytes", o->iface,
@@ -642,6 +748,12 @@ static enum capture_status capture_run_live(struct capture_ctx *ctx,
         int n = pcap_dispatch(p, -1, capture_on_packet, (u_char *)ctx);
         if (ctx->ops->flush)
             ctx->ops->flush(ctx->user);
+        if (!capture_write_flush(ctx)) {
+            capture_msg(o, "-w %s: write error: %s", o->write_file, strerror(errno));
+            ctx->write_failed = true;
+            st = CAPTURE_PARTIAL;
+            break;
+        }
         if (n == PCAP_ERROR_BREAK)
             break;
         if (n < 0) {
@@ -669,7 +781,10 @@ static enum capture_status capture_run_live(struct capture_ctx *ctx,
     } else {
         capture_msg(o, "%s: no drop statistics: %s", o->iface, pcap_geterr(p));
     }
+    if (!capture_write_close(ctx) && st == CAPTURE_OK)
+        st = CAPTURE_PARTIAL;
 out_close:
+    capture_write_close(ctx);
     pcap_close(p);
     return st;
 }
@@ -685,7 +800,7 @@ int64_t capture_file_size(const char *path)
 enum capture_status capture_run(const struct capture_opts *o, const struct capture_ops *ops,
                                 void *user, struct wst_capture_stats *stats)
 {
-    struct capture_ctx ctx = {o, ops, user, 0, false, 0, 0};
+    struct capture_ctx ctx = {o, ops, user, 0, false, 0, 0, NULL, NULL, 0, 0, 0, false};
     struct sigaction old[2];
     enum capture_status st;
 
@@ -696,6 +811,8 @@ enum capture_status capture_run(const struct capture_opts *o, const struct captu
     else
         st = capture_run_offline(&ctx);
     stats->interrupted = capture_stop_flag != 0;
+    stats->have_written = o->write_file != NULL && st != CAPTURE_FAILED && !ctx.write_failed;
+    stats->written = ctx.written;
     capture_signals_restore(old);
     return st;
 }

@@ -48,6 +48,7 @@ enum main_long_opt {
     OPT_IMMEDIATE,
     OPT_HAR,
     OPT_KEYLOG,
+    OPT_COMMUNITY_ID_SEED,
 };
 
 enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -91,6 +92,8 @@ struct main_opts {
     const char *har_path; /* --har FILE */
     const char **keylogs; /* --keylog files, in order */
     size_t nkeylogs;
+    const char *write_file;     /* -w */
+    uint64_t community_id_seed; /* --community-id-seed */
 };
 
 /* The TLS key table and the files it comes from (--keylog). A live capture re-reads what the
@@ -278,6 +281,11 @@ static void main_usage(FILE *f)
           "                       DIR/<conn>.c2s and DIR/<conn>.s2c\n"
           "      --har FILE       write the HTTP exchanges and WebSocket messages as an\n"
           "                       HTTP Archive (HAR 1.2, with DevTools' _webSocketMessages)\n"
+          "  -w FILE              also write the packets that pass the filter to the pcap\n"
+          "                       FILE (with -C: only that connection's); -w - writes to\n"
+          "                       stdout and moves the timeline to stderr\n"
+          "      --community-id-seed N  seed of the Community ID in tcp.open and\n"
+          "                       conn.summary (0..65535, default 0)\n"
           "Limits:\n"
           "      --max-flows N    connections tracked at once (default 131072)\n"
           "      --idle-timeout S close connections idle for S seconds (default 300)\n"
@@ -561,6 +569,13 @@ static void main_on_flush(void *user)
     outbuf_flush(app->out);
 }
 
+/* -w: write the packet just analyzed? With -C only when it is that connection's. */
+static bool main_keep(void *user)
+{
+    struct main_app *app = user;
+    return !app->only_conn || wst_packet_conn(app->an) == app->only_conn;
+}
+
 /* Every input is a regular file (not standard input, a pipe or a device). */
 static bool main_files_regular(const struct main_opts *o)
 {
@@ -602,12 +617,13 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {"har", required_argument, NULL, OPT_HAR},
         {"keylog", required_argument, NULL, OPT_KEYLOG},
+        {"community-id-seed", required_argument, NULL, OPT_COMMUNITY_ID_SEED},
         {NULL, 0, NULL, 0},
     };
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qvxhtC:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:i:Ds:pB:F:c:Z:qvxhtC:w:", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             o->files[o->nfiles++] = optarg;
@@ -737,6 +753,19 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
             }
             o->have_max_app_total = true;
             break;
+        case 'w':
+            if (o->write_file) {
+                main_usage_error("-w given twice");
+                return -1;
+            }
+            o->write_file = optarg;
+            break;
+        case OPT_COMMUNITY_ID_SEED:
+            if (main_parse_u64(optarg, 0, 65535, &o->community_id_seed) < 0) {
+                main_usage_error("--community-id-seed: invalid seed '%s' (0..65535)", optarg);
+                return -1;
+            }
+            break;
         case OPT_WS_PORT: {
             uint64_t port;
             if (main_parse_u64(optarg, 1, 65535, &port) < 0) {
@@ -809,6 +838,21 @@ static int main_check_args(const struct main_opts *o, int nwords)
         main_usage_error("nothing to read: give -r FILE or -i IFACE");
         return -1;
     }
+    if (o->write_file && o->write_file[0] == '\0') {
+        main_usage_error("-w: empty file name");
+        return -1;
+    }
+    /* -w onto an input would truncate it before it is read */
+    struct stat wsb, rsb;
+    if (o->write_file && strcmp(o->write_file, "-") != 0 && stat(o->write_file, &wsb) == 0) {
+        for (size_t i = 0; i < o->nfiles; i++) {
+            if (strcmp(o->files[i], "-") != 0 && stat(o->files[i], &rsb) == 0 &&
+                rsb.st_dev == wsb.st_dev && rsb.st_ino == wsb.st_ino) {
+                main_usage_error("-w %s: is also an input (-r %s)", o->write_file, o->files[i]);
+                return -1;
+            }
+        }
+    }
     if (o->user && !o->iface) {
         main_usage_error("-Z only applies to a live capture (-i)");
         return -1;
@@ -868,7 +912,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "wstap: out of memory\n");
         goto out_free_files;
     }
-    outbuf_init(app.out, STDOUT_FILENO);
+    /* -w - : the pcap goes to stdout, the timeline to stderr */
+    int out_fd = o.write_file && strcmp(o.write_file, "-") == 0 ? STDERR_FILENO : STDOUT_FILENO;
+    outbuf_init(app.out, out_fd);
 
     if (o.list_ifaces) {
         if (capture_list_interfaces(app.out, stderr) == 0 && outbuf_flush(app.out) == 0)
@@ -904,6 +950,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < o.nws_ports; i++)
         lim.ws_ports[i] = o.ws_ports[i];
     lim.hash_seed = main_random_seed();
+    lim.community_id_seed = (uint16_t)o.community_id_seed;
 
     app.report = report_new();
     if (!app.report) {
@@ -947,10 +994,10 @@ int main(int argc, char **argv)
         const char *nc = getenv("NO_COLOR");
         const char *term = getenv("TERM");
         app.sink.color = o.color == COLOR_ALWAYS ||
-                         (o.color == COLOR_AUTO && isatty(STDOUT_FILENO) && !(nc && nc[0]) &&
+                         (o.color == COLOR_AUTO && isatty(out_fd) && !(nc && nc[0]) &&
                           !(term && strcmp(term, "dumb") == 0));
     }
-    app.progress = !o.iface && isatty(STDERR_FILENO);
+    app.progress = !o.iface && isatty(STDERR_FILENO) && out_fd != STDERR_FILENO;
     clock_gettime(CLOCK_MONOTONIC, &app.started);
     app.last_progress = app.started;
     app.sink.hex = o.hex;
@@ -1005,12 +1052,13 @@ int main(int argc, char **argv)
     co.count = o.count;
     co.user = o.user;
     co.err = stderr;
+    co.write_file = o.write_file;
     static const struct capture_ops ops = {main_on_link, main_on_packet, main_on_flush,
-                                           main_on_progress};
+                                           main_on_progress, main_keep};
 
     /* Reading files into a file or pipe: format on a second thread. A terminal (or a live
      * capture, or a pipe in) gets every line as soon as it is known, from this thread. */
-    if (!o.iface && main_files_regular(&o) && !isatty(STDOUT_FILENO))
+    if (!o.iface && main_files_regular(&o) && !isatty(out_fd))
         app.q = evq_new(main_format, &app); /* NULL: format inline */
 
     enum capture_status st = capture_run(&co, &ops, &app, &stats);

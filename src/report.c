@@ -38,6 +38,7 @@ struct row {
     const char *tls_decrypt; /* the TLS verdict: the first failure, else "ok" (static) */
     bool tls_no_keylog;      /* ... no_key because no key log was given */
     bool tls_undecrypted;    /* counted for --fail-on tls-undecrypted */
+    char community_id[WST_COMMUNITY_ID_LEN]; /* from tcp.open; "" when none */
 };
 
 /* Counters --fail-on can test. */
@@ -304,6 +305,7 @@ void report_event(struct report *r, const struct wst_event *ev)
                 w->client = *ev->client;
             if (ev->server)
                 w->server = *ev->server;
+            memcpy(w->community_id, ev->u.open.community_id, sizeof w->community_id);
         }
         break;
     case WST_EV_TCP_ANOMALY: {
@@ -789,6 +791,7 @@ static void put_json_row(struct outbuf *ob, uint64_t id, const struct row *w,
         json_put_cstr(ob, v.why[i]);
     }
     outbuf_putc(ob, ']');
+    json_key_str(ob, "community_id", w->community_id[0] ? w->community_id : NULL);
     if (w->tls) { /* TLS connections only: the rows of other connections are unchanged */
         json_key_str(ob, "tls_version", w->tls_version[0] ? w->tls_version : NULL);
         json_key_str(ob, "tls_cipher", w->tls_cipher[0] ? w->tls_cipher : NULL);

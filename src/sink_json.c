@@ -258,6 +258,7 @@ static void json_put_open(struct outbuf *ob, const struct wst_event *ev)
             outbuf_printf(ob, "%s%u", i ? "," : "", (unsigned)e->vlan[i]);
         outbuf_putc(ob, ']');
     }
+    json_key_str(ob, "community_id", e->community_id[0] ? e->community_id : NULL);
 }
 
 static void json_put_fin(struct outbuf *ob, const struct wst_ev_fin *e)
@@ -356,6 +357,8 @@ static void json_put_capture_end(struct outbuf *ob, const struct wst_ev_capture_
     json_key_u64(ob, "evicted", e->evicted);
     json_key_u64(ob, "ip_datagrams", e->ip_datagrams);
     json_key_bool(ob, "interrupted", e->interrupted);
+    if (e->have_written)
+        json_key_u64(ob, "written", e->written);
 }
 
 static void json_key_wstr(struct outbuf *ob, const char *key, struct wst_str v)

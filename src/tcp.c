@@ -176,6 +176,8 @@ static void emit_open(struct wst_analyzer *a, struct conn *c, int64_t irtt_us)
     ev.u.open.sack = cs->sack_perm && ss->sack_perm;
     ev.u.open.nvlan = c->key.nvlan;
     memcpy(ev.u.open.vlan, c->key.vlan, sizeof ev.u.open.vlan);
+    wst_community_id(a->lim.community_id_seed, &c->ep[SIDE_C], &c->ep[SIDE_S], 6,
+                     ev.u.open.community_id);
     c->phase = PH_OPEN;
     a->tcp_conns++;
     an_emit(a, &ev);

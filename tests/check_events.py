@@ -6,7 +6,7 @@ Usage: check_events.py [--offline] [--label L] [--max N] FILE...   ('-' reads st
 Every line must be one strict JSON object (UTF-8, no NaN/Infinity, no duplicate keys) carrying the
 common fields and the documented fields of its event; exactly one capture.end, on the last line.
 Prints one line per problem (at most --max per file) and exits 1 if there was any.
-Only what EVENTS.md promises (and tcp.fin, vlan, ip_datagrams, interrupted, which wstap(1)
+Only what EVENTS.md promises (and tcp.fin, vlan, ip_datagrams, interrupted, community_id, which wstap(1)
 documents) is checked: extra fields and extra event names are allowed.
 """
 import base64
@@ -39,6 +39,8 @@ KINDS = {
     'any': lambda v: True,
     'b64': lambda v: isinstance(v, str) and _is_b64(v),
     'endpoint': lambda v: isinstance(v, str) and ENDPOINT_RE.match(v) is not None,
+    # Community ID v1: "1:" and the base64 of a 20-byte SHA-1
+    'cid': lambda v: isinstance(v, str) and re.fullmatch(r'1:[A-Za-z0-9+/]{27}=', v) is not None,
     'vlan': lambda v: isinstance(v, list) and 1 <= len(v) <= 4 and all(
         _is_int(x) and 0 <= x <= 4095 for x in v),
     'headers': lambda v: isinstance(v, list) and all(
@@ -88,7 +90,7 @@ EVENTS = {
     'tcp.open': {'client': 'endpoint', 'server': 'endpoint',
                  'handshake': enum('full', 'midstream'), 'irtt_ms': 'num?', 'mss_c': 'uint?',
                  'mss_s': 'uint?', 'wscale_c': 'shift?', 'wscale_s': 'shift?', 'sack': 'bool',
-                 'vlan': 'vlan?'},
+                 'vlan': 'vlan?', 'community_id': 'cid'},
     'tcp.anomaly': {'dir': DIR, 'kind': ANOMALY_KINDS, 'seq': 'int', 'len': 'uint'},
     'tcp.gap': {'dir': DIR, 'seq': 'int', 'len': 'uint'},
     'tcp.fin': {'dir': DIR, 'seq': 'uint', 'retransmitted': 'bool', 'peer_fin': 'bool'},
@@ -132,7 +134,8 @@ EVENTS = {
                      'binary_s2c': 'uint', 'ping': 'uint', 'pong': 'uint',
                      'deflate_wire': 'uint', 'deflate_len': 'uint', 'deflate_ratio': 'num?',
                      'close_c2s': 'uint?', 'close_s2c': 'uint?', 'ws_errors': 'uint',
-                     'ws_error_first': 'str?', 'ok': 'bool', 'bad': 'list'},
+                     'ws_error_first': 'str?', 'ok': 'bool', 'bad': 'list',
+                     'community_id': 'cid?'},
     # not in EVENTS.md (added by issue 19, documented in man/wstap.1 "JSON events")
     'tls.server_hello': {'dir': DIR, 'version': 'str', 'cipher': 'str', 'alpn': 'str?',
                          'resumed': 'bool', 'hrr': 'bool'},

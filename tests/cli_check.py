@@ -40,6 +40,7 @@ Environment: WSTAP_BIN (default ./wstap).
    capture and stopped by SIGINT (JSON) or SIGTERM (timeline) while it waits for more exits 0
    with nothing on stderr; its last line is capture.end with "interrupted": true and the
    packets it was given, or the timeline's "interrupted after N packets" and the summary.
+8.-11. -w FILE and the Community ID: see tests/wfile_check.py.
 Prints "ok ..." / "FAIL ..." and ends with "cli: N passed, N failed".
 """
 import glob
@@ -526,6 +527,9 @@ def main():
     check_summary_agrees(corpus)
     check_interrupt()
     check_tls_keys()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import wfile_check
+    wfile_check.check_all(REPO, corpus, run, result)
     print('cli: %d passed, %d failed' % (P, F))
     return 1 if F else 0
 

@@ -11,6 +11,9 @@
 #     with the kernel's drop counts (numbers, not null), 0 dropped;
 #   - every event of the live run equals the offline analysis (wstap -r F --json) of tcpdump's
 #     file, line for line, except capture.end's dropped/ifdropped (a file has none);
+#   - -w: the pcap wstap wrote during that run (as nobody, into a directory nobody may write)
+#     holds exactly the packets tcpdump saw (compared by tshark's TCP fields, as multisets),
+#     and capture.end's "written" counts them;
 #   - a second run (timeline, no -Z) stopped by SIGTERM prints "interrupted after N packets"
 #     and the summary with the "dropped by kernel" line, and exits 0.
 # Skipped, with the reason printed, when not root, when a namespace cannot be made, or when
@@ -98,8 +101,10 @@ wait_for() {
     return 1
 }
 
-# ---- run 1: JSON, -Z nobody, SIGINT; tcpdump beside it ----------------------------------
-$NSX timeout 60 "$WSTAP" -i lo --json -Z nobody tcp port $PORT >"$OUT/live.json" 2>"$OUT/live.err" &
+# ---- run 1: JSON, -Z nobody, -w, SIGINT; tcpdump beside it ---------------------------------
+WDIR=$(mktemp -d)
+chmod 777 "$WDIR" # -w opens the file after -Z, as tcpdump does
+$NSX timeout 60 "$WSTAP" -i lo --json -Z nobody -w "$WDIR/w.pcap" tcp port $PORT >"$OUT/live.json" 2>"$OUT/live.err" &
 tmo=$!
 pids="$pids $tmo"
 wpid=$(child_of $tmo)
@@ -145,7 +150,7 @@ wait
 [ "$wrc" -eq 0 ] && ok "SIGINT: wstap exited 0" || bad "SIGINT: wstap exited $wrc: $(tail -n 3 "$OUT/live.err")"
 last=$(tail -n 1 "$OUT/live.json")
 case "$last" in
-*'"ev":"capture.end"'*'"dropped":0,"ifdropped":0'*'"interrupted":true}') ok "SIGINT: capture.end with the kernel's drop counts, 0 dropped, interrupted" ;;
+*'"ev":"capture.end"'*'"dropped":0,"ifdropped":0'*'"interrupted":true'[,}]*) ok "SIGINT: capture.end with the kernel's drop counts, 0 dropped, interrupted" ;;
 *) bad "SIGINT: last line is not capture.end with dropped 0: $(printf '%s' "$last" | head -c 300)" ;;
 esac
 n=$(grep -c '"ev":"ws.message"' "$OUT/live.json")
@@ -162,6 +167,31 @@ else
     bad "live JSON differs from the offline analysis of tcpdump's capture:"
     sed 's/^/    /' "$OUT/cmp.out"
 fi
+
+# every packet tcpdump saw is in wstap's -w file, and capture.end counts them
+if "$PY" - "$OUT/ref.pcap" "$WDIR/w.pcap" "$last" >"$OUT/wcmp.out" 2>&1 <<'PYEOF'
+import collections, json, subprocess, sys
+F = ['frame.len', 'tcp.srcport', 'tcp.dstport', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.flags',
+     'tcp.window_size_value', 'tcp.len', 'tcp.options.timestamp.tsval']
+def rows(path):
+    a = ['tshark', '-n', '-r', path, '-T', 'fields']
+    for f in F:
+        a += ['-e', f]
+    p = subprocess.run(a, capture_output=True, text=True, check=True)
+    return collections.Counter(p.stdout.splitlines())
+ref, got = rows(sys.argv[1]), rows(sys.argv[2])
+written = json.loads(sys.argv[3]).get('written')
+n = sum(ref.values())
+print('%d packets in tcpdump\'s file, %d in the -w file, capture.end written %s'
+      % (n, sum(got.values()), written))
+sys.exit(0 if n > 0 and ref == got and written == sum(got.values()) else 1)
+PYEOF
+then
+    ok "-w: $(cat "$OUT/wcmp.out")"
+else
+    bad "-w: the written file differs from tcpdump's: $(cat "$OUT/wcmp.out")"
+fi
+rm -rf "$WDIR"
 
 # ---- run 2: timeline, SIGTERM -----------------------------------------------------------------
 $NSX timeout 60 "$WSTAP" -i lo tcp port $PORT >"$OUT/term.out" 2>"$OUT/term.err" &

@@ -41,6 +41,7 @@ struct wst_limits {
     uint16_t ws_ports[8];        /* --ws-port: streams to these server ports are WebSocket
                                     even without a handshake (0 = unused) */
     uint64_t hash_seed;          /* flow hash key; any value gives the same output */
+    uint16_t community_id_seed;  /* --community-id-seed: the Community ID's seed (default 0) */
 };
 
 void wst_limits_default(struct wst_limits *lim);
@@ -152,6 +153,8 @@ struct wst_ev_syn {
     struct wst_tcp_opts opts;
 };
 
+#define WST_COMMUNITY_ID_LEN 31 /* "1:", 28 base64 characters, NUL */
+
 struct wst_ev_open {
     bool midstream;
     int64_t irtt_us; /* SYN to the ACK of the SYN-ACK; -1 when unknown */
@@ -161,6 +164,7 @@ struct wst_ev_open {
     bool sack;              /* both sides sent SACK-permitted */
     uint8_t nvlan;          /* VLAN tags of the connection's packets (part of its key) */
     uint16_t vlan[WST_MAX_VLAN]; /* VLAN ids, outermost first (QinQ: outer, inner) */
+    char community_id[WST_COMMUNITY_ID_LEN]; /* Community ID v1 ("1:..."), see below */
 };
 
 struct wst_ev_fin {
@@ -364,6 +368,8 @@ struct wst_ev_capture_end {
     uint64_t dropped, ifdropped;
     uint64_t ip_datagrams; /* IP datagrams reassembled from the ip_fragments */
     bool interrupted;      /* the read or capture was stopped by a signal (SIGINT, SIGTERM) */
+    bool have_written;     /* -w: packets were written to a file */
+    uint64_t written;      /* how many */
 };
 
 /* tls.server_hello (man wstap, "TLS"). */
@@ -451,6 +457,8 @@ struct wst_capture_stats {
     bool valid;
     uint64_t dropped, ifdropped;
     bool interrupted; /* stopped by a signal before the end of the input (any front end) */
+    bool have_written; /* the front end wrote packets to a file (-w) */
+    uint64_t written;
 };
 
 struct wst_analyzer;
@@ -476,6 +484,15 @@ void wst_packet(struct wst_analyzer *a, const struct wst_pkthdr *h, const uint8_
 void wst_finish(struct wst_analyzer *a, const struct wst_capture_stats *stats);
 void wst_free(struct wst_analyzer *a);
 void wst_set_stream_hooks(struct wst_analyzer *a, const struct wst_stream_hooks *h);
+/* The connection id of the packet last given to wst_packet: the connection its TCP segment
+ * belongs to, 0 when it belongs to none (not TCP, malformed, truncated) or arrived in IP
+ * fragments (those are not attributed). Lets a front end write one connection's packets. */
+uint64_t wst_packet_conn(const struct wst_analyzer *a);
+
+/* Community ID v1 (github.com/corelight/community-id-spec) of a flow between a and b (the
+ * same for either order) with IP protocol proto: "1:" and 28 base64 characters. */
+void wst_community_id(uint16_t seed, const struct wst_endpoint *a, const struct wst_endpoint *b,
+                      uint8_t proto, char out[WST_COMMUNITY_ID_LEN]);
 
 /*
  * TLS decryption keys: the key table (keylog.h) the front end fills from --keylog files; it

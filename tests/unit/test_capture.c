@@ -52,7 +52,7 @@ static void rec_flush(void *user)
     r->flushes++;
 }
 
-static const struct capture_ops rec_ops = {rec_link, rec_packet, rec_flush, NULL};
+static const struct capture_ops rec_ops = {rec_link, rec_packet, rec_flush, NULL, NULL};
 
 /* Error messages go here instead of stderr. */
 static char *errtext;
@@ -606,7 +606,7 @@ START_TEST(read_into_analyzer)
     struct wst_capture_stats st;
     struct capture_opts o;
     const char *files[] = {paths[0], paths[1]};
-    static const struct capture_ops ops = {an_link, an_packet, NULL, NULL};
+    static const struct capture_ops ops = {an_link, an_packet, NULL, NULL, NULL};
 
     make_three();
     write_pcap(paths[0], DLT_EN10MB, three, 3);

@@ -214,14 +214,16 @@ START_TEST(test_summary_json)
                                     "\"conn\":1,\"client\":\"10.0.0.1:40000\","));
     ck_assert_ptr_nonnull(strstr(s, "\"ws\":\"failed\",\"ws_fail\":\"bad_version\","
                                     "\"ws_status\":400,"));
-    ck_assert_ptr_nonnull(strstr(s, "\"ok\":false,\"bad\":[\"upgrade failed (bad_version)\"]}\n"
+    ck_assert_ptr_nonnull(strstr(s, "\"ok\":false,\"bad\":[\"upgrade failed (bad_version)\"],"
+                                    "\"community_id\":null}\n"
                                     "{\"ev\":\"conn.summary\",\"t\":1.234567,\"frame\":30,"
                                     "\"conn\":2,"));
     ck_assert_ptr_nonnull(strstr(s, "\"ws_fail\":\"accept_mismatch\",\"ws_status\":101,"
                                     "\"compression\":null,\"text_c2s\":0,\"text_s2c\":1,"));
     ck_assert_ptr_nonnull(strstr(s, "\"ws\":\"open\",\"ws_fail\":null,\"ws_status\":null,"));
     ck_assert_ptr_nonnull(strstr(s, "\"close_c2s\":1000,\"close_s2c\":1000,\"ws_errors\":0,"
-                                    "\"ws_error_first\":null,\"ok\":true,\"bad\":[]}\n"));
+                                    "\"ws_error_first\":null,\"ok\":true,\"bad\":[],"
+                                    "\"community_id\":null}\n"));
     /* three lines, one per connection, in id order */
     int lines = 0;
     for (const char *p = s; *p; p++)
