@@ -804,6 +804,11 @@ static void text_put_ws_control(struct outbuf *ob, const struct sink_opts *so,
             outbuf_puts(ob, ": ");
             text_put_preview(ob, so, e->data.p, e->data.len, true);
         }
+        if (e->opcode == WST_WS_PONG && e->rtt_us >= 0) {
+            outbuf_puts(ob, " (rtt ");
+            sink_put_fixed(ob, e->rtt_us, 3);
+            outbuf_puts(ob, " ms)");
+        }
     }
     outbuf_putc(ob, '\n');
 }

@@ -290,6 +290,8 @@ class Checker:
             extra = CLOSE_FIELDS if obj.get('opcode') == 'close' else PINGPONG_FIELDS
             for key, s in extra.items():
                 self.field(n, ev, obj, key, s)
+            if obj.get('opcode') == 'pong':
+                self.field(n, ev, obj, 'rtt_ms', 'num?')
         elif ev == 'capture.end' and self.offline:
             for key in ('dropped', 'ifdropped'):
                 if obj.get(key, None) is not None:
