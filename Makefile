@@ -47,7 +47,7 @@ LIBCORE   := $(BUILD)/libwstap.a
 LIBAPP    := $(BUILD)/libwstapapp.a
 
 .PHONY: all run check deps deps-build unit golden corpus oracle follow install uninstall clean \
-        golden-update fmt http tcpanal upgrade wsmsg wsframes midstream zeekconn cli hostile san \
+        golden-update fmt http tcpanal upgrade wsmsg wsframes latency midstream zeekconn cli hostile san \
         san-bins sanitize valgrind tlsoracle
 
 all: wstap
@@ -126,6 +126,9 @@ wsmsg: wstap
 
 wsframes: wstap
 	@sh tests/tshark-ws.sh
+
+latency: wstap
+	@sh tests/tshark-rtt.sh
 
 midstream: wstap
 	@sh tests/midstream.sh

@@ -61,6 +61,7 @@ run_suite http tests/tshark-http.sh
 run_suite upgrade tests/upgrade-expect.sh
 run_suite wsmsg tests/ws-sidecar.sh
 run_suite wsframes tests/tshark-ws.sh
+run_suite latency tests/tshark-rtt.sh
 run_suite midstream tests/midstream.sh
 run_suite zeekconn tests/zeek-conn.sh
 run_suite cli tests/cli.sh
