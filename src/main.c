@@ -407,6 +407,12 @@ static void main_end_rows(void *ctx, struct outbuf *ob)
     report_put_summary(app->report, ob);
 }
 
+static void main_end_total(void *ctx, struct outbuf *ob)
+{
+    struct main_app *app = ctx;
+    report_put_total(app->report, ob);
+}
+
 static void main_end_json(void *ctx, struct outbuf *ob, const struct wst_event *end)
 {
     struct main_app *app = ctx;
@@ -767,6 +773,7 @@ int main(int argc, char **argv)
     app.sink = sink_opts_default;
     app.sink.st = &app.st;
     app.sink.end_rows = main_end_rows;
+    app.sink.end_total = main_end_total;
     app.sink.end_ctx = &app;
     app.sink.end_json = main_end_json;
     {
@@ -780,6 +787,7 @@ int main(int argc, char **argv)
         app.sink.color = o.color == COLOR_ALWAYS ||
                          (o.color == COLOR_AUTO && isatty(STDOUT_FILENO) && !(nc && nc[0]) &&
                           !(term && strcmp(term, "dumb") == 0));
+        report_set_color(app.report, app.sink.color);
     }
     app.progress = !o.iface && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &app.started);

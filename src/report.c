@@ -151,11 +151,17 @@ struct report {
     struct rule rules[REPORT_MAX_RULES];
     size_t nrules;
     uint64_t http_req, http_resp, ws_msgs, ws_fail, ws_err;
+    bool color; /* the summary's "-- BAD" in red */
 };
 
 struct report *report_new(void)
 {
     return calloc(1, sizeof(struct report));
+}
+
+void report_set_color(struct report *r, bool on)
+{
+    r->color = on;
 }
 
 void report_free(struct report *r)
@@ -827,16 +833,76 @@ static void put_row(struct outbuf *ob, uint64_t id, const struct row *w)
     outbuf_putc(ob, '\n');
 }
 
+#define ROW_WIDTH 100 /* summary rows wrap to this many columns */
+#define ROW_INDENT 8  /* the indent of a row's continuation lines */
+
+/* One summary row (len bytes with its newline) in lines of at most ROW_WIDTH columns, broken
+ * after ", " or before " -- " (a piece longer than a line stays whole); continuation lines
+ * are indented ROW_INDENT spaces. color: "-- BAD" in red, as the timeline's failures. */
+static void put_wrapped(struct outbuf *ob, const char *s, size_t len, bool color)
+{
+    if (len && s[len - 1] == '\n')
+        len--;
+    size_t col = 0, i = 0;
+    while (i < len) {
+        /* the next piece: up to and including the next ", " break, or up to a " -- " */
+        size_t j = i, brk = len, skip = 0;
+        for (; j < len; j++) {
+            if (s[j] == ',' && j + 1 < len && s[j + 1] == ' ') {
+                brk = j + 1; /* the comma stays on this line, the space goes */
+                skip = 1;
+                break;
+            }
+            if (j > i && s[j] == ' ' && j + 3 < len && s[j + 1] == '-' && s[j + 2] == '-' &&
+                s[j + 3] == ' ') {
+                brk = j;
+                skip = 1;
+                break;
+            }
+        }
+        size_t plen = brk - i;
+        if (col > 0 && col + 1 + plen > ROW_WIDTH) {
+            outbuf_putc(ob, '\n');
+            for (int k = 0; k < ROW_INDENT; k++)
+                outbuf_putc(ob, ' ');
+            col = ROW_INDENT;
+        } else if (col > 0) {
+            outbuf_putc(ob, ' ');
+            col++;
+        }
+        if (color && plen >= 6 && memcmp(s + i, "-- BAD", 6) == 0) {
+            outbuf_puts(ob, "\033[1;31m-- BAD\033[0m");
+            outbuf_put(ob, s + i + 6, plen - 6);
+        } else {
+            outbuf_put(ob, s + i, plen);
+        }
+        col += plen;
+        i = brk + skip;
+    }
+    outbuf_putc(ob, '\n');
+}
+
 void report_put_summary(const struct report *r, struct outbuf *ob)
 {
     uint64_t listed = 0;
     for (size_t i = 0; i < r->nrows; i++)
         listed += r->rows[i].used;
     if (listed > 0) {
+        struct outbuf *tmp = malloc(sizeof *tmp);
         outbuf_puts(ob, "  connections (c2s/s2c; -- ok or -- BAD: why)\n");
-        for (size_t i = 0; i < r->nrows; i++)
-            if (r->rows[i].used)
-                put_row(ob, i + 1, &r->rows[i]);
+        for (size_t i = 0; i < r->nrows; i++) {
+            const struct row *w = &r->rows[i];
+            if (!w->used)
+                continue;
+            if (!tmp) { /* out of memory: the row unwrapped */
+                put_row(ob, i + 1, w);
+                continue;
+            }
+            outbuf_init(tmp, -1);
+            put_row(tmp, i + 1, w);
+            put_wrapped(ob, tmp->buf, tmp->len, r->color);
+        }
+        free(tmp);
     }
     if (r->more_conns)
         outbuf_printf(ob, "  ... %" PRIu64 " more connections not listed (the summary keeps %d)\n",
@@ -846,6 +912,29 @@ void report_put_summary(const struct report *r, struct outbuf *ob)
     outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "WebSocket messages", r->ws_msgs);
     outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "failed upgrades", r->ws_fail);
     outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "WebSocket errors", r->ws_err);
+}
+
+void report_put_total(const struct report *r, struct outbuf *ob)
+{
+    uint64_t listed = 0, nok = 0, nbad = 0;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct row *w = &r->rows[i];
+        if (!w->used)
+            continue;
+        struct verdict v;
+        row_verdict(w, &v);
+        listed++;
+        nbad += v.n > 0;
+        nok += v.n == 0 && !w->not_ws;
+    }
+    if (listed == 0)
+        return;
+    outbuf_printf(ob, "  %-22s %" PRIu64 " ok, %" PRIu64 " BAD", "connections", nok, nbad);
+    if (listed - nok - nbad)
+        outbuf_printf(ob, ", %" PRIu64 " not recognized as WebSocket", listed - nok - nbad);
+    if (r->more_conns)
+        outbuf_printf(ob, " (of the %" PRIu64 " listed)", listed);
+    outbuf_putc(ob, '\n');
 }
 
 static const char *const ws_state_name[] = {

@@ -485,6 +485,8 @@ static void text_put_capture_end(struct outbuf *ob, const struct sink_opts *so,
         text_put_count(ob, "dropped by kernel", e->dropped);
         text_put_count(ob, "dropped by interface", e->ifdropped);
     }
+    if (so->end_total)
+        so->end_total(so->end_ctx, ob);
 }
 
 const struct sink_opts sink_opts_default = {

@@ -155,13 +155,17 @@ START_TEST(test_summary_rows)
     report_put_summary(r, ob);
     ob->buf[ob->len] = '\0';
     const char *s = ob->buf;
-    ck_assert_ptr_nonnull(strstr(s, "c1    10.0.0.1:40000 > 10.0.0.2:80  0.000 s, 0 B > 0 B <, "
-                                    "rst by server, history ShADar, ws failed "
-                                    "(no_response_reset) -- BAD: upgrade failed "
+    /* rows wrap at 100 columns after ", " or before " -- ", continuation lines indented 8 */
+    ck_assert_ptr_nonnull(strstr(s, "  c1    10.0.0.1:40000 > 10.0.0.2:80  0.000 s, 0 B > 0 B <, "
+                                    "rst by server, history ShADar,\n"
+                                    "        ws failed (no_response_reset) -- BAD: upgrade failed "
                                     "(no_response_reset), reset by server\n"));
-    ck_assert_ptr_nonnull(strstr(s, "history ShADadFf, ws open permessage-deflate: text 1/0 "
-                                    "binary 0/0 ping 0 pong 0, deflate 20 -> 50 B (x2.50), close "
-                                    "1000/1000, close 0.000 ms after the last message -- ok\n"));
+    ck_assert_ptr_nonnull(strstr(s, "history ShADadFf,\n        ws open permessage-deflate: "
+                                    "text 1/0 binary 0/0 ping 0 pong 0, deflate 20 -> 50 B "
+                                    "(x2.50),\n        close 1000/1000, close 0.000 ms after "
+                                    "the last message -- ok\n"));
+    for (const char *l = s; *l; l = strchr(l, '\n') + 1)
+        ck_assert_int_le(strcspn(l, "\n"), 100);
     ck_assert_ptr_nonnull(strstr(s, "  failed upgrades        1\n"));
     ck_assert_ptr_nonnull(strstr(s, "  WebSocket messages     1\n"));
     free(ob);
@@ -201,8 +205,20 @@ START_TEST(test_summary_json)
     ck_assert_ptr_nonnull(strstr(ob->buf, "ws failed 400 (bad_version) -- BAD: upgrade failed "
                                           "(bad_version)\n"));
     ck_assert_ptr_nonnull(strstr(ob->buf, "ws failed 101 (accept_mismatch): text 0/1 binary 0/0 "
-                                          "ping 0 pong 0, close -/- -- BAD: upgrade failed "
-                                          "(accept_mismatch)\n"));
+                                          "ping 0 pong 0, close -/-\n        -- BAD: upgrade "
+                                          "failed (accept_mismatch)\n"));
+    /* --color: "-- BAD" in red; the total counts ok and BAD rows */
+    report_set_color(r, true);
+    outbuf_init(ob, -1);
+    report_put_summary(r, ob);
+    ob->buf[ob->len] = '\0';
+    ck_assert_ptr_nonnull(strstr(ob->buf, "close -/-\n        \033[1;31m-- BAD\033[0m: upgrade "
+                                          "failed (accept_mismatch)\n"));
+    ck_assert_ptr_null(strstr(ob->buf, "\033[1;31m-- ok"));
+    outbuf_init(ob, -1);
+    report_put_total(r, ob);
+    ob->buf[ob->len] = '\0';
+    ck_assert_str_eq(ob->buf, "  connections            1 ok, 2 BAD\n");
 
     struct wst_event end = ev_of(WST_EV_CAPTURE_END, 0, 30, WST_DIR_NONE);
     end.rel_us = 1234567;
@@ -301,10 +317,14 @@ START_TEST(test_latency_rates)
     outbuf_init(ob, -1);
     report_put_summary(r, ob);
     ob->buf[ob->len] = '\0';
-    ck_assert_ptr_nonnull(strstr(ob->buf, ", upgrade 3.000 ms, http 4.000/7.000/10.000 ms, "
-                                          "rtt 1.000/2.500/10.000 ms, 1.50/0.50 msg/s "
-                                          "150/25 B/s, close 50.000 ms after the last "
+    ck_assert_ptr_nonnull(strstr(ob->buf, "\n        upgrade 3.000 ms, http 4.000/7.000/10.000 "
+                                          "ms, rtt 1.000/2.500/10.000 ms,\n        1.50/0.50 "
+                                          "msg/s 150/25 B/s, close 50.000 ms after the last "
                                           "message -- ok\n"));
+    outbuf_init(ob, -1);
+    report_put_total(r, ob);
+    ob->buf[ob->len] = '\0';
+    ck_assert_str_eq(ob->buf, "  connections            1 ok, 0 BAD\n");
     struct wst_event end = ev_of(WST_EV_CAPTURE_END, 0, 40, WST_DIR_NONE);
     outbuf_init(ob, -1);
     report_put_json(r, ob, &end);
