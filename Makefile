@@ -37,7 +37,7 @@ CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
 # The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
 CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c src/http.c src/wshs.c src/sniff.c src/app.c src/wsapp.c src/pingpair.c src/wsframe.c src/wsmsg.c src/wsmid.c src/pmd.c src/keylog.c src/tlskdf.c src/tlsrec.c
 # The front end: options, libpcap capture, sinks.
-APP_SRCS  := src/capture.c src/evq.c src/outbuf.c src/report.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
+APP_SRCS  := src/capture.c src/evq.c src/outbuf.c src/report.c src/sink_text.c src/sink_json.c src/streams.c src/tfilter.c src/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)

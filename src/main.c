@@ -15,6 +15,7 @@
 #include "evq.h"
 #include "outbuf.h"
 #include "report.h"
+#include "tfilter.h"
 #include "sink.h"
 #include "streams.h"
 #include "wstap/wstap.h"
@@ -42,6 +43,9 @@ enum main_long_opt {
     OPT_STRICT,
     OPT_FAIL_ON,
     OPT_IMMEDIATE,
+    OPT_GREP,
+    OPT_HIDE,
+    OPT_DIR,
 };
 
 enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -82,6 +86,8 @@ struct main_opts {
     enum main_color color;
     const char **fail_on; /* --fail-on lists and --strict ("strict"), in order */
     size_t nfail_on;
+    const char *grep, *hide; /* timeline filters */
+    enum wst_dir dir;
 };
 
 /* What the event callback and the capture callbacks share. */
@@ -96,6 +102,7 @@ struct main_app {
     struct sink_opts sink;
     struct sink_state st;
     struct report *report;
+    struct tfilter *tf; /* --grep, --hide, --dir; NULL: none */
     struct evq *q;    /* formatting thread (offline files to a non-terminal); NULL: inline */
     bool out_failed;  /* an inline write failed (with q: read only while q is drained) */
     /* progress line on stderr */
@@ -143,6 +150,11 @@ static void main_usage(FILE *f)
           "                       JSON default 4096; 0 shows all)\n"
           "      --streams DIR    write each connection's reassembled bytes to\n"
           "                       DIR/<conn>.c2s and DIR/<conn>.s2c\n"
+          "      --grep REGEX     timeline: only the text messages matching REGEX (POSIX\n"
+          "                       extended), with their connections' open/upgrade/close\n"
+          "      --hide LIST      timeline: leave out tcp-chatter, anomalies, syn, fin, rst,\n"
+          "                       http, frames, ping, pong, text, binary\n"
+          "      --dir c2s|s2c    timeline: only one direction's lines\n"
           "Limits:\n"
           "      --max-flows N    connections tracked at once (default 131072)\n"
           "      --idle-timeout S close connections idle for S seconds (default 300)\n"
@@ -312,7 +324,7 @@ static bool main_format(void *ctx, const struct wst_event *ev)
     if (app->json)
         sink_json_event(app->out, &app->sink, ev);
     else
-        sink_text_event(app->out, &app->sink, ev);
+        tfilter_text(app->tf, app->out, &app->sink, ev);
     return !outbuf_failed(app->out);
 }
 
@@ -466,6 +478,9 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"colour", optional_argument, NULL, OPT_COLOR},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"grep", required_argument, NULL, OPT_GREP},
+        {"hide", required_argument, NULL, OPT_HIDE},
+        {"dir", required_argument, NULL, OPT_DIR},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -590,6 +605,22 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
                 return -1;
             }
             o->have_max_app_total = true;
+            break;
+        case OPT_GREP:
+            o->grep = optarg;
+            break;
+        case OPT_HIDE:
+            o->hide = optarg;
+            break;
+        case OPT_DIR:
+            if (strcmp(optarg, "c2s") == 0) {
+                o->dir = WST_DIR_C2S;
+            } else if (strcmp(optarg, "s2c") == 0) {
+                o->dir = WST_DIR_S2C;
+            } else {
+                main_usage_error("--dir: '%s' is not c2s or s2c", optarg);
+                return -1;
+            }
             break;
         case OPT_WS_PORT: {
             uint64_t port;
@@ -767,6 +798,14 @@ int main(int argc, char **argv)
             goto out_free_report;
         }
     }
+    if (o.grep || o.hide || o.dir != WST_DIR_NONE) {
+        char err[256];
+        app.tf = tfilter_new(o.grep, o.hide, o.dir, err, sizeof err);
+        if (!app.tf) {
+            main_usage_error("%s", err);
+            goto out_free_report;
+        }
+    }
     app.json = o.json;
     app.quiet = o.quiet;
     app.only_conn = o.only_conn;
@@ -862,6 +901,7 @@ int main(int argc, char **argv)
 out_free_analyzer:
     wst_free(app.an);
 out_free_report:
+    tfilter_free(app.tf);
     report_free(app.report);
 out_free_filter:
     free(filter);
