@@ -35,9 +35,9 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -MMD -MP $(CFLAGS)
 CORE_LIBS  = $(Z_LIBS) $(CRYPTO_LIBS)
 
 # The analyzer core: no I/O, no libpcap. Linked by the binary and by the tests.
-CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c src/http.c src/wshs.c src/sniff.c src/app.c src/wsapp.c src/wsframe.c src/wsmsg.c src/wsmid.c src/pmd.c src/keylog.c src/tlskdf.c src/tlsrec.c src/tlsapp.c src/commid.c
+CORE_SRCS := src/names.c src/dynbuf.c src/decode.c src/ipfrag.c src/flow.c src/reasm.c src/tcpanal.c src/tcp.c src/analyzer.c src/http.c src/wshs.c src/sniff.c src/app.c src/wsapp.c src/wsframe.c src/wsmsg.c src/wsmid.c src/pingpair.c src/pmd.c src/keylog.c src/tlskdf.c src/tlsrec.c src/tlsapp.c src/commid.c
 # The front end: options, libpcap capture, sinks.
-APP_SRCS  := src/capture.c src/evq.c src/outbuf.c src/report.c src/har.c src/sink_text.c src/sink_json.c src/streams.c src/main.c
+APP_SRCS  := src/capture.c src/evq.c src/outbuf.c src/report.c src/har.c src/sink_text.c src/sink_json.c src/streams.c src/tfilter.c src/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -47,7 +47,7 @@ LIBCORE   := $(BUILD)/libwstap.a
 LIBAPP    := $(BUILD)/libwstapapp.a
 
 .PHONY: all run check deps deps-build unit golden corpus oracle follow install uninstall clean \
-        golden-update fmt http tcpanal upgrade wsmsg har wsframes midstream zeekconn cli hostile san \
+        golden-update fmt http tcpanal upgrade wsmsg har wsframes latency midstream zeekconn cli hostile san \
         san-bins sanitize valgrind tlsoracle
 
 all: wstap
@@ -129,6 +129,9 @@ har: wstap
 
 wsframes: wstap
 	@sh tests/tshark-ws.sh
+
+latency: wstap
+	@sh tests/tshark-rtt.sh
 
 midstream: wstap
 	@sh tests/midstream.sh

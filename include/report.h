@@ -29,8 +29,15 @@ int report_add_rules(struct report *r, const char *list, char *err, size_t errle
 /* Feed one event (in order). */
 void report_event(struct report *r, const struct wst_event *ev);
 
+/* Colour the summary's "-- BAD" red (the timeline's --color). */
+void report_set_color(struct report *r, bool on);
+
 /* The summary rows and the application totals, for the timeline's end-of-capture block. */
 void report_put_summary(const struct report *r, struct outbuf *ob);
+
+/* The last line of the timeline's summary: how many connections ended ok and BAD (nothing
+ * when none is listed). */
+void report_put_total(const struct report *r, struct outbuf *ob);
 
 /* conn.summary: one JSON line per summary row, in connection-id order, with the t and
  * frame of end (the capture.end event they precede). */

@@ -40,6 +40,9 @@ struct sink_opts {
     /* Called by the JSON sink before it writes capture.end (conn.summary lines); may be
      * NULL. end is the capture.end event. */
     void (*end_json)(void *ctx, struct outbuf *ob, const struct wst_event *end);
+    /* Called at the very end of the timeline's end-of-capture block (the ok / BAD total of
+     * the connections), with end_ctx; may be NULL. */
+    void (*end_total)(void *ctx, struct outbuf *ob);
 };
 
 extern const struct sink_opts sink_opts_default;

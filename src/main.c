@@ -19,6 +19,7 @@
 #include "keylog.h"
 #include "outbuf.h"
 #include "report.h"
+#include "tfilter.h"
 #include "sink.h"
 #include "streams.h"
 #include "wstap/wstap.h"
@@ -49,6 +50,9 @@ enum main_long_opt {
     OPT_HAR,
     OPT_KEYLOG,
     OPT_COMMUNITY_ID_SEED,
+    OPT_GREP,
+    OPT_HIDE,
+    OPT_DIR,
 };
 
 enum main_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -94,6 +98,8 @@ struct main_opts {
     size_t nkeylogs;
     const char *write_file;     /* -w */
     uint64_t community_id_seed; /* --community-id-seed */
+    const char *grep, *hide; /* timeline filters */
+    enum wst_dir dir;
 };
 
 /* The TLS key table and the files it comes from (--keylog). A live capture re-reads what the
@@ -126,6 +132,7 @@ struct main_app {
     struct sink_state st;
     struct report *report;
     struct har *har; /* --har; NULL: none */
+    struct tfilter *tf; /* --grep, --hide, --dir; NULL: none */
     struct evq *q;    /* formatting thread (offline files to a non-terminal); NULL: inline */
     bool out_failed;  /* an inline write failed (with q: read only while q is drained) */
     /* progress line on stderr */
@@ -286,6 +293,11 @@ static void main_usage(FILE *f)
           "                       stdout and moves the timeline to stderr\n"
           "      --community-id-seed N  seed of the Community ID in tcp.open and\n"
           "                       conn.summary (0..65535, default 0)\n"
+          "      --grep REGEX     timeline: only the text messages matching REGEX (POSIX\n"
+          "                       extended), with their connections' open/upgrade/close\n"
+          "      --hide LIST      timeline: leave out tcp-chatter, anomalies, syn, fin, rst,\n"
+          "                       http, frames, ping, pong, text, binary\n"
+          "      --dir c2s|s2c    timeline: only one direction's lines\n"
           "Limits:\n"
           "      --max-flows N    connections tracked at once (default 131072)\n"
           "      --idle-timeout S close connections idle for S seconds (default 300)\n"
@@ -458,7 +470,7 @@ static bool main_format(void *ctx, const struct wst_event *ev)
     if (app->json)
         sink_json_event(app->out, &app->sink, ev);
     else
-        sink_text_event(app->out, &app->sink, ev);
+        tfilter_text(app->tf, app->out, &app->sink, ev);
     return !outbuf_failed(app->out);
 }
 
@@ -555,6 +567,12 @@ static void main_end_rows(void *ctx, struct outbuf *ob)
     report_put_summary(app->report, ob);
 }
 
+static void main_end_total(void *ctx, struct outbuf *ob)
+{
+    struct main_app *app = ctx;
+    report_put_total(app->report, ob);
+}
+
 static void main_end_json(void *ctx, struct outbuf *ob, const struct wst_event *end)
 {
     struct main_app *app = ctx;
@@ -618,6 +636,9 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         {"har", required_argument, NULL, OPT_HAR},
         {"keylog", required_argument, NULL, OPT_KEYLOG},
         {"community-id-seed", required_argument, NULL, OPT_COMMUNITY_ID_SEED},
+        {"grep", required_argument, NULL, OPT_GREP},
+        {"hide", required_argument, NULL, OPT_HIDE},
+        {"dir", required_argument, NULL, OPT_DIR},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -763,6 +784,22 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o, int *firs
         case OPT_COMMUNITY_ID_SEED:
             if (main_parse_u64(optarg, 0, 65535, &o->community_id_seed) < 0) {
                 main_usage_error("--community-id-seed: invalid seed '%s' (0..65535)", optarg);
+                return -1;
+            }
+            break;
+        case OPT_GREP:
+            o->grep = optarg;
+            break;
+        case OPT_HIDE:
+            o->hide = optarg;
+            break;
+        case OPT_DIR:
+            if (strcmp(optarg, "c2s") == 0) {
+                o->dir = WST_DIR_C2S;
+            } else if (strcmp(optarg, "s2c") == 0) {
+                o->dir = WST_DIR_S2C;
+            } else {
+                main_usage_error("--dir: '%s' is not c2s or s2c", optarg);
                 return -1;
             }
             break;
@@ -977,12 +1014,21 @@ int main(int argc, char **argv)
             goto out_free_report;
         }
     }
+    if (o.grep || o.hide || o.dir != WST_DIR_NONE) {
+        char err[256];
+        app.tf = tfilter_new(o.grep, o.hide, o.dir, err, sizeof err);
+        if (!app.tf) {
+            main_usage_error("%s", err);
+            goto out_free_report;
+        }
+    }
     app.json = o.json;
     app.quiet = o.quiet;
     app.only_conn = o.only_conn;
     app.sink = sink_opts_default;
     app.sink.st = &app.st;
     app.sink.end_rows = main_end_rows;
+    app.sink.end_total = main_end_total;
     app.sink.end_ctx = &app;
     app.sink.end_json = main_end_json;
     {
@@ -996,6 +1042,7 @@ int main(int argc, char **argv)
         app.sink.color = o.color == COLOR_ALWAYS ||
                          (o.color == COLOR_AUTO && isatty(out_fd) && !(nc && nc[0]) &&
                           !(term && strcmp(term, "dumb") == 0));
+        report_set_color(app.report, app.sink.color);
     }
     app.progress = !o.iface && isatty(STDERR_FILENO) && out_fd != STDERR_FILENO;
     clock_gettime(CLOCK_MONOTONIC, &app.started);
@@ -1114,6 +1161,7 @@ out_free_report:
     har_free(app.har);
     if (har_fd >= 0)
         close(har_fd);
+    tfilter_free(app.tf);
     report_free(app.report);
 out_free_filter:
     free(filter);

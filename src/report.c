@@ -10,6 +10,52 @@
 
 enum ws_state { WS_NONE, WS_OPEN, WS_FAILED, WS_MIDSTREAM };
 
+#define LAT_SAMPLES 64 /* the median is over a connection's first LAT_SAMPLES values */
+#define REQ_RING 8     /* pipelined HTTP requests awaiting their responses */
+
+/* min / median / max of a connection's latencies, in microseconds. */
+struct lat {
+    uint64_t n;
+    int64_t min, max;
+    int64_t *s; /* the first LAT_SAMPLES values (allocated at the first); NULL none */
+    uint32_t ns;
+};
+
+static void lat_add(struct lat *l, int64_t v)
+{
+    if (v < 0)
+        return;
+    if (l->n == 0 || v < l->min)
+        l->min = v;
+    if (l->n == 0 || v > l->max)
+        l->max = v;
+    l->n++;
+    if (!l->s && l->ns == 0)
+        l->s = malloc(LAT_SAMPLES * sizeof *l->s); /* NULL: no median, min/max still kept */
+    if (l->s && l->ns < LAT_SAMPLES)
+        l->s[l->ns++] = v;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of the kept values (the mean of the two middle ones for an even count,
+ * rounded down); -1 when none were kept. */
+static int64_t lat_median(const struct lat *l)
+{
+    int64_t tmp[LAT_SAMPLES];
+    if (!l->s || l->ns == 0)
+        return -1;
+    memcpy(tmp, l->s, l->ns * sizeof tmp[0]);
+    qsort(tmp, l->ns, sizeof tmp[0], cmp_i64);
+    if (l->ns % 2)
+        return tmp[l->ns / 2];
+    return tmp[l->ns / 2 - 1] + (tmp[l->ns / 2] - tmp[l->ns / 2 - 1]) / 2;
+}
+
 struct row {
     bool used, closed;
     struct wst_endpoint client, server;
@@ -39,6 +85,14 @@ struct row {
     bool tls_no_keylog;      /* ... no_key because no key log was given */
     bool tls_undecrypted;    /* counted for --fail-on tls-undecrypted */
     char community_id[WST_COMMUNITY_ID_LEN]; /* from tcp.open; "" when none */
+    /* latency and rates (all times are event times: the packet that completed the event) */
+    struct lat rtt, http;  /* ping -> pong; HTTP request -> response (not the upgrade) */
+    int64_t upgrade_us;    /* upgrade request -> its 101; -1 none */
+    int64_t req_ts[REQ_RING]; /* the requests no response answered yet, by txn % REQ_RING */
+    uint64_t req_txn[REQ_RING];
+    int64_t ws_start_ts, ws_end_ts; /* ws.open (or the first frame midstream); tcp.close */
+    int64_t last_msg_ts, close_frame_ts; /* last data message; first close frame; -1 none */
+    uint64_t msg_bytes[2];               /* decoded bytes of the data messages */
 };
 
 /* Counters --fail-on can test. */
@@ -105,6 +159,7 @@ struct report {
     struct rule rules[REPORT_MAX_RULES];
     size_t nrules;
     uint64_t http_req, http_resp, ws_msgs, ws_fail, ws_err;
+    bool color; /* the summary's "-- BAD" in red */
 };
 
 struct report *report_new(void)
@@ -112,10 +167,19 @@ struct report *report_new(void)
     return calloc(1, sizeof(struct report));
 }
 
+void report_set_color(struct report *r, bool on)
+{
+    r->color = on;
+}
+
 void report_free(struct report *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->nrows; i++) {
+        free(r->rows[i].rtt.s);
+        free(r->rows[i].http.s);
+    }
     free(r->rows);
     free(r);
 }
@@ -259,6 +323,7 @@ static struct row *row_get(struct report *r, uint64_t conn)
         w->used = true;
         w->close_code[0] = w->close_code[1] = -1;
         w->fail_status = -1;
+        w->upgrade_us = w->ws_start_ts = w->ws_end_ts = w->last_msg_ts = w->close_frame_ts = -1;
     }
     return w;
 }
@@ -338,6 +403,7 @@ void report_event(struct report *r, const struct wst_event *ev)
         if (ev->server)
             w->server = *ev->server;
         w->closed = true;
+        w->ws_end_ts = ev->ts_us;
         w->how = c->how;
         w->by = c->by;
         w->teardown = c->teardown;
@@ -357,8 +423,11 @@ void report_event(struct report *r, const struct wst_event *ev)
     }
     case WST_EV_HTTP_REQUEST:
         r->http_req++;
-        if (w)
+        if (w) {
             w->http_req++;
+            w->req_ts[ev->u.http.txn % REQ_RING] = ev->ts_us;
+            w->req_txn[ev->u.http.txn % REQ_RING] = ev->u.http.txn;
+        }
         break;
     case WST_EV_HTTP_RESPONSE:
         r->http_resp++;
@@ -367,6 +436,17 @@ void report_event(struct report *r, const struct wst_event *ev)
             w->http_resp++;
             if (ev->u.http.status > w->worst_status)
                 w->worst_status = ev->u.http.status;
+            /* a final answer (or the 101) ends its transaction: the time since the request */
+            uint64_t txn = ev->u.http.txn;
+            int st = ev->u.http.status;
+            if ((st >= 200 || st == 101) && txn && w->req_txn[txn % REQ_RING] == txn) {
+                int64_t dt = ev->ts_us - w->req_ts[txn % REQ_RING];
+                w->req_txn[txn % REQ_RING] = 0;
+                if (st == 101)
+                    w->upgrade_us = dt >= 0 ? dt : -1;
+                else
+                    lat_add(&w->http, dt);
+            }
         }
         break;
     case WST_EV_HTTP_ERROR:
@@ -416,6 +496,7 @@ void report_event(struct report *r, const struct wst_event *ev)
         if (w) {
             w->ws = WS_OPEN;
             w->comp = ev->u.ws_open.compression;
+            w->ws_start_ts = ev->ts_us;
         }
         break;
     case WST_EV_WS_FAIL:
@@ -436,6 +517,10 @@ void report_event(struct report *r, const struct wst_event *ev)
             break;
         if (w->ws == WS_NONE)
             w->ws = WS_MIDSTREAM;
+        if (w->ws_start_ts < 0)
+            w->ws_start_ts = ev->ts_us;
+        w->last_msg_ts = ev->ts_us;
+        w->msg_bytes[d] += m->len;
         if (m->opcode == WST_WS_TEXT)
             w->text[d]++;
         else
@@ -453,11 +538,17 @@ void report_event(struct report *r, const struct wst_event *ev)
             value(r, F_CLOSE, code, ev);
             if (w && w->close_code[d] < 0)
                 w->close_code[d] = code;
+            if (w && w->close_frame_ts < 0)
+                w->close_frame_ts = ev->ts_us;
         }
         if (!w)
             break;
         if (w->ws == WS_NONE)
             w->ws = WS_MIDSTREAM;
+        if (w->ws_start_ts < 0)
+            w->ws_start_ts = ev->ts_us;
+        if (c->opcode == WST_WS_PONG)
+            lat_add(&w->rtt, c->rtt_us);
         w->ping += c->opcode == WST_WS_PING;
         w->pong += c->opcode == WST_WS_PONG;
         break;
@@ -632,6 +723,96 @@ static void put_ws_counts(struct outbuf *ob, const struct row *w)
     put_close_code(ob, w->close_code[1]);
 }
 
+/* Latency and rate figures of a row, for the summary row and conn.summary alike. */
+struct figures {
+    int64_t close_after_us;     /* last data message -> close; -1 none */
+    bool have_rates;
+    int64_t msg_rate[2];        /* messages per second, hundredths */
+    int64_t byte_rate[2];       /* bytes per second, hundredths */
+};
+
+/* n per second over dur_us, in hundredths (saturating). */
+static int64_t per_second(uint64_t n, int64_t dur_us)
+{
+    if (n > UINT64_MAX / 100000000u)
+        return INT64_MAX;
+    uint64_t v = (n * 100000000u + (uint64_t)dur_us / 2) / (uint64_t)dur_us;
+    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static void row_figures(const struct row *w, struct figures *f)
+{
+    memset(f, 0, sizeof *f);
+    f->close_after_us = -1;
+    if (!ws_had_frames(w))
+        return;
+    int64_t close_ts = w->close_frame_ts;
+    if (close_ts < 0 && w->closed && w->how != WST_CLOSE_OPEN)
+        close_ts = w->ws_end_ts;
+    if (w->last_msg_ts >= 0 && close_ts >= w->last_msg_ts)
+        f->close_after_us = close_ts - w->last_msg_ts;
+    if (w->ws_start_ts >= 0 && w->ws_end_ts > w->ws_start_ts) {
+        int64_t dur = w->ws_end_ts - w->ws_start_ts;
+        f->have_rates = true;
+        for (int d = 0; d < 2; d++) {
+            f->msg_rate[d] = per_second(w->text[d] + w->binary[d], dur);
+            f->byte_rate[d] = per_second(w->msg_bytes[d], dur);
+        }
+    }
+}
+
+/* ", rtt 0.126/0.222/0.539 ms": min/median/max in milliseconds. */
+static void put_lat(struct outbuf *ob, const char *name, const struct lat *l)
+{
+    if (l->n == 0)
+        return;
+    outbuf_printf(ob, ", %s ", name);
+    sink_put_fixed(ob, l->min, 3);
+    if (l->n == 1) {
+        outbuf_puts(ob, " ms");
+        return;
+    }
+    int64_t med = lat_median(l);
+    if (med >= 0) {
+        outbuf_putc(ob, '/');
+        sink_put_fixed(ob, med, 3);
+    }
+    outbuf_putc(ob, '/');
+    sink_put_fixed(ob, l->max, 3);
+    outbuf_puts(ob, " ms");
+}
+
+/* The latency and rate part of a summary row. */
+static void put_figures(struct outbuf *ob, const struct row *w)
+{
+    struct figures f;
+
+    row_figures(w, &f);
+    if (w->upgrade_us >= 0) {
+        outbuf_puts(ob, ", upgrade ");
+        sink_put_fixed(ob, w->upgrade_us, 3);
+        outbuf_puts(ob, " ms");
+    }
+    put_lat(ob, "http", &w->http);
+    put_lat(ob, "rtt", &w->rtt);
+    if (f.have_rates) {
+        outbuf_puts(ob, ", ");
+        sink_put_fixed(ob, f.msg_rate[0], 2);
+        outbuf_putc(ob, '/');
+        sink_put_fixed(ob, f.msg_rate[1], 2);
+        outbuf_puts(ob, " msg/s ");
+        sink_put_fixed(ob, (f.byte_rate[0] + 50) / 100, 0);
+        outbuf_putc(ob, '/');
+        sink_put_fixed(ob, (f.byte_rate[1] + 50) / 100, 0);
+        outbuf_puts(ob, " B/s");
+    }
+    if (f.close_after_us >= 0) {
+        outbuf_puts(ob, ", close ");
+        sink_put_fixed(ob, f.close_after_us, 3);
+        outbuf_puts(ob, " ms after the last message");
+    }
+}
+
 static void put_row(struct outbuf *ob, uint64_t id, const struct row *w)
 {
     char cb[WST_EP_STRLEN], sb[WST_EP_STRLEN];
@@ -697,7 +878,57 @@ static void put_row(struct outbuf *ob, uint64_t id, const struct row *w)
         put_ws_counts(ob, w);
         break;
     }
+    put_figures(ob, w);
     put_problems(ob, w);
+    outbuf_putc(ob, '\n');
+}
+
+#define ROW_WIDTH 100 /* summary rows wrap to this many columns */
+#define ROW_INDENT 8  /* the indent of a row's continuation lines */
+
+/* One summary row (len bytes with its newline) in lines of at most ROW_WIDTH columns, broken
+ * after ", " or before " -- " (a piece longer than a line stays whole); continuation lines
+ * are indented ROW_INDENT spaces. color: "-- BAD" in red, as the timeline's failures. */
+static void put_wrapped(struct outbuf *ob, const char *s, size_t len, bool color)
+{
+    if (len && s[len - 1] == '\n')
+        len--;
+    size_t col = 0, i = 0;
+    while (i < len) {
+        /* the next piece: up to and including the next ", " break, or up to a " -- " */
+        size_t j = i, brk = len, skip = 0;
+        for (; j < len; j++) {
+            if (s[j] == ',' && j + 1 < len && s[j + 1] == ' ') {
+                brk = j + 1; /* the comma stays on this line, the space goes */
+                skip = 1;
+                break;
+            }
+            if (j > i && s[j] == ' ' && j + 3 < len && s[j + 1] == '-' && s[j + 2] == '-' &&
+                s[j + 3] == ' ') {
+                brk = j;
+                skip = 1;
+                break;
+            }
+        }
+        size_t plen = brk - i;
+        if (col > 0 && col + 1 + plen > ROW_WIDTH) {
+            outbuf_putc(ob, '\n');
+            for (int k = 0; k < ROW_INDENT; k++)
+                outbuf_putc(ob, ' ');
+            col = ROW_INDENT;
+        } else if (col > 0) {
+            outbuf_putc(ob, ' ');
+            col++;
+        }
+        if (color && plen >= 6 && memcmp(s + i, "-- BAD", 6) == 0) {
+            outbuf_puts(ob, "\033[1;31m-- BAD\033[0m");
+            outbuf_put(ob, s + i + 6, plen - 6);
+        } else {
+            outbuf_put(ob, s + i, plen);
+        }
+        col += plen;
+        i = brk + skip;
+    }
     outbuf_putc(ob, '\n');
 }
 
@@ -707,10 +938,21 @@ void report_put_summary(const struct report *r, struct outbuf *ob)
     for (size_t i = 0; i < r->nrows; i++)
         listed += r->rows[i].used;
     if (listed > 0) {
+        struct outbuf *tmp = malloc(sizeof *tmp);
         outbuf_puts(ob, "  connections (c2s/s2c; -- ok or -- BAD: why)\n");
-        for (size_t i = 0; i < r->nrows; i++)
-            if (r->rows[i].used)
-                put_row(ob, i + 1, &r->rows[i]);
+        for (size_t i = 0; i < r->nrows; i++) {
+            const struct row *w = &r->rows[i];
+            if (!w->used)
+                continue;
+            if (!tmp) { /* out of memory: the row unwrapped */
+                put_row(ob, i + 1, w);
+                continue;
+            }
+            outbuf_init(tmp, -1);
+            put_row(tmp, i + 1, w);
+            put_wrapped(ob, tmp->buf, tmp->len, r->color);
+        }
+        free(tmp);
     }
     if (r->more_conns)
         outbuf_printf(ob, "  ... %" PRIu64 " more connections not listed (the summary keeps %d)\n",
@@ -722,8 +964,53 @@ void report_put_summary(const struct report *r, struct outbuf *ob)
     outbuf_printf(ob, "  %-22s %" PRIu64 "\n", "WebSocket errors", r->ws_err);
 }
 
+void report_put_total(const struct report *r, struct outbuf *ob)
+{
+    uint64_t listed = 0, nok = 0, nbad = 0;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct row *w = &r->rows[i];
+        if (!w->used)
+            continue;
+        struct verdict v;
+        row_verdict(w, &v);
+        listed++;
+        nbad += v.n > 0;
+        nok += v.n == 0 && !w->not_ws;
+    }
+    if (listed == 0)
+        return;
+    outbuf_printf(ob, "  %-22s %" PRIu64 " ok, %" PRIu64 " BAD", "connections", nok, nbad);
+    if (listed - nok - nbad)
+        outbuf_printf(ob, ", %" PRIu64 " not recognized as WebSocket", listed - nok - nbad);
+    if (r->more_conns)
+        outbuf_printf(ob, " (of the %" PRIu64 " listed)", listed);
+    outbuf_putc(ob, '\n');
+}
+
 static const char *const ws_state_name[] = {
     [WS_NONE] = "none", [WS_OPEN] = "open", [WS_FAILED] = "failed", [WS_MIDSTREAM] = "midstream"};
+
+/* "key":milliseconds with microsecond precision, or null when us < 0. */
+static void json_put_ms(struct outbuf *ob, const char *key, int64_t us)
+{
+    json_key(ob, key);
+    if (us >= 0)
+        sink_put_fixed(ob, us, 3);
+    else
+        outbuf_puts(ob, "null");
+}
+
+/* "NAME_min_ms", "NAME_median_ms", "NAME_max_ms": null when there were none. */
+static void json_put_lat(struct outbuf *ob, const char *name, const struct lat *l)
+{
+    char k[32];
+    snprintf(k, sizeof k, "%s_min_ms", name);
+    json_put_ms(ob, k, l->n ? l->min : -1);
+    snprintf(k, sizeof k, "%s_median_ms", name);
+    json_put_ms(ob, k, l->n ? lat_median(l) : -1);
+    snprintf(k, sizeof k, "%s_max_ms", name);
+    json_put_ms(ob, k, l->n ? l->max : -1);
+}
 
 /* conn.summary: the row of put_row as one JSON object (keys in the man page's order). */
 static void put_json_row(struct outbuf *ob, uint64_t id, const struct row *w,
@@ -792,6 +1079,23 @@ static void put_json_row(struct outbuf *ob, uint64_t id, const struct row *w,
     }
     outbuf_putc(ob, ']');
     json_key_str(ob, "community_id", w->community_id[0] ? w->community_id : NULL);
+    /* latency and rates (added after the fields above) */
+    struct figures f;
+    row_figures(w, &f);
+    json_put_ms(ob, "upgrade_ms", w->upgrade_us);
+    json_put_lat(ob, "http", &w->http);
+    json_put_lat(ob, "rtt", &w->rtt);
+    json_key_u64(ob, "rtt_pairs", w->rtt.n);
+    static const char *const rk[4] = {"msg_rate_c2s", "msg_rate_s2c", "byte_rate_c2s",
+                                      "byte_rate_s2c"};
+    for (int i = 0; i < 4; i++) {
+        json_key(ob, rk[i]);
+        if (f.have_rates)
+            sink_put_fixed(ob, i < 2 ? f.msg_rate[i] : f.byte_rate[i - 2], 2);
+        else
+            outbuf_puts(ob, "null");
+    }
+    json_put_ms(ob, "close_after_ms", f.close_after_us);
     if (w->tls) { /* TLS connections only: the rows of other connections are unchanged */
         json_key_str(ob, "tls_version", w->tls_version[0] ? w->tls_version : NULL);
         json_key_str(ob, "tls_cipher", w->tls_cipher[0] ? w->tls_cipher : NULL);

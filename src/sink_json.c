@@ -606,6 +606,13 @@ static void json_put_ws_control(struct outbuf *ob, const struct wst_ev_ws_contro
     } else {
         json_key(ob, "data_b64");
         json_put_b64(ob, e->data.p, e->data.len);
+        if (e->opcode == WST_WS_PONG) {
+            json_key(ob, "rtt_ms");
+            if (e->rtt_us >= 0)
+                sink_put_fixed(ob, e->rtt_us, 3);
+            else
+                outbuf_puts(ob, "null");
+        }
     }
 }
 

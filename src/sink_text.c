@@ -487,6 +487,8 @@ static void text_put_capture_end(struct outbuf *ob, const struct sink_opts *so,
     }
     if (e->have_written)
         text_put_count(ob, "packets written (-w)", e->written);
+    if (so->end_total)
+        so->end_total(so->end_ctx, ob);
 }
 
 const struct sink_opts sink_opts_default = {
@@ -851,6 +853,11 @@ static void text_put_ws_control(struct outbuf *ob, const struct sink_opts *so,
         if (e->data.len) {
             outbuf_puts(ob, ": ");
             text_put_preview(ob, so, e->data.p, e->data.len, true);
+        }
+        if (e->opcode == WST_WS_PONG && e->rtt_us >= 0) {
+            outbuf_puts(ob, " (rtt ");
+            sink_put_fixed(ob, e->rtt_us, 3);
+            outbuf_puts(ob, " ms)");
         }
     }
     outbuf_putc(ob, '\n');

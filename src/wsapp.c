@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pingpair.h"
 #include "wshs.h"
 #include "wsmsg.h"
 
@@ -23,6 +24,9 @@ struct wsapp {
     struct wst_analyzer *a;
     struct conn *c;
     struct wst_budget *bud; /* this struct is charged to it */
+    /* by the side that sent them: pings no pong answered yet; allocated (and charged to
+     * bud) at the first ping; NULL before, or when over the budget (no round trips then) */
+    struct pingpair *pings;
 };
 
 /* ---- negotiation ---- */
@@ -103,6 +107,21 @@ static void on_control(void *user, const struct wsmsg_control *c)
     struct wst_event ev;
     an_event_init(x->w->a, &ev, WST_EV_WS_CONTROL, x->w->c, side_dir(x->side));
     ev.u.ws_control = c->ev;
+    ev.u.ws_control.rtt_us = -1;
+    /* only frames whose whole payload was captured take part in the pairing */
+    const struct wst_ev_ws_control *cc = &c->ev;
+    struct wsapp *w = x->w;
+    if (cc->data.len == cc->len && cc->opcode == WST_WS_PING && !w->pings &&
+        budget_take(w->bud, 2 * sizeof *w->pings)) {
+        w->pings = calloc(2, sizeof *w->pings);
+        if (!w->pings)
+            budget_give(w->bud, 2 * sizeof *w->pings);
+    }
+    if (cc->data.len == cc->len && cc->opcode == WST_WS_PING && w->pings)
+        pingpair_ping(&w->pings[x->side], cc->data.p, cc->data.len, ev.ts_us);
+    else if (cc->data.len == cc->len && cc->opcode == WST_WS_PONG && w->pings)
+        ev.u.ws_control.rtt_us =
+            pingpair_pong(&w->pings[!x->side], cc->data.p, cc->data.len, ev.ts_us);
     an_emit(x->w->a, &ev);
 }
 
@@ -164,6 +183,10 @@ void wsapp_free(struct wsapp *w)
     for (int s = 0; s < 2; s++)
         if (w->ok[s])
             wsmsg_free(&w->m[s]);
+    if (w->pings) {
+        free(w->pings);
+        budget_give(w->bud, 2 * sizeof *w->pings);
+    }
     budget_give(w->bud, sizeof *w);
     free(w);
 }

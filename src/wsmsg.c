@@ -406,6 +406,7 @@ static void control_deliver(struct wsmsg *m)
     c.ev.data.p = m->ctrl;
     c.ev.data.len = m->ctrl_len;
     c.ev.code = -1;
+    c.ev.rtt_us = -1;
     c.start = m->hdr_start;
     c.truncated = h->len > m->ctrl_len;
     c.code_valid = true;

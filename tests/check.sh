@@ -63,6 +63,7 @@ run_suite wsmsg tests/ws-sidecar.sh
 run_suite har tests/har.sh
 run_suite wsframes tests/tshark-ws.sh
 run_suite tlsoracle tests/tshark-tls.sh
+run_suite latency tests/tshark-rtt.sh
 run_suite midstream tests/midstream.sh
 run_suite zeekconn tests/zeek-conn.sh
 run_suite cli tests/cli.sh

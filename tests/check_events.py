@@ -135,7 +135,13 @@ EVENTS = {
                      'deflate_wire': 'uint', 'deflate_len': 'uint', 'deflate_ratio': 'num?',
                      'close_c2s': 'uint?', 'close_s2c': 'uint?', 'ws_errors': 'uint',
                      'ws_error_first': 'str?', 'ok': 'bool', 'bad': 'list',
-                     'community_id': 'cid?'},
+                     'community_id': 'cid?',
+                     # latency and rates (issue 20), milliseconds / per second or null
+                     'upgrade_ms': 'num?', 'http_min_ms': 'num?', 'http_median_ms': 'num?',
+                     'http_max_ms': 'num?', 'rtt_min_ms': 'num?', 'rtt_median_ms': 'num?',
+                     'rtt_max_ms': 'num?', 'rtt_pairs': 'uint', 'msg_rate_c2s': 'num?',
+                     'msg_rate_s2c': 'num?', 'byte_rate_c2s': 'num?', 'byte_rate_s2c': 'num?',
+                     'close_after_ms': 'num?'},
     # not in EVENTS.md (added by issue 19, documented in man/wstap.1 "JSON events")
     'tls.server_hello': {'dir': DIR, 'version': 'str', 'cipher': 'str', 'alpn': 'str?',
                          'resumed': 'bool', 'hrr': 'bool'},
@@ -302,6 +308,8 @@ class Checker:
             extra = CLOSE_FIELDS if obj.get('opcode') == 'close' else PINGPONG_FIELDS
             for key, s in extra.items():
                 self.field(n, ev, obj, key, s)
+            if obj.get('opcode') == 'pong':
+                self.field(n, ev, obj, 'rtt_ms', 'num?')
         elif ev == 'capture.end' and self.offline:
             for key in ('dropped', 'ifdropped'):
                 if obj.get(key, None) is not None:
@@ -446,6 +454,12 @@ class Checker:
                 want('%s_%s' % (op, d), count('ws.message', opcode=op, dir=d))
         want('ping', count('ws.control', opcode='ping'))
         want('pong', count('ws.control', opcode='pong'))
+        rtts = [o.get('rtt_ms') for e, o in evs if e == 'ws.control' and o.get('opcode') == 'pong'
+                and o.get('rtt_ms') is not None]
+        want('rtt_pairs', len(rtts))
+        if 'rtt_min_ms' in s:  # the same text: min and max are values of the pongs' rtt_ms
+            want('rtt_min_ms', min(rtts, key=float) if rtts else None)
+            want('rtt_max_ms', max(rtts, key=float) if rtts else None)
         want('ws_errors', count('ws.error'))
         for d in ('c2s', 's2c'):
             codes = [o.get('code') for e, o in evs

@@ -35,7 +35,10 @@ Environment: WSTAP_BIN (default ./wstap).
    row of `wstap -q` ends in "-- ok" exactly when that connection's conn.summary (from
    `wstap -q --json`) has ok true, its "-- BAD: ..." reasons are conn.summary's bad joined
    with ", ", and its "ws failed [STATUS] (REASON)" / "ws open" / "ws midstream" part says
-   conn.summary's ws, ws_status and ws_fail.
+   conn.summary's ws, ws_status and ws_fail. A row wraps (man page: at 100 columns, after ", "
+   or before " -- ", continuation lines indented 8 spaces): its lines are joined first, and a
+   line longer than 100 columns that could have been broken within 100 fails; the summary's
+   last line counts the rows that end in "-- ok" and in "-- BAD".
 7. Interrupted reads (man page EXIT STATUS): `wstap -r FIFO` fed the first packets of a
    capture and stopped by SIGINT (JSON) or SIGTERM (timeline) while it waits for more exits 0
    with nothing on stderr; its last line is capture.end with "interrupted": true and the
@@ -362,17 +365,52 @@ def row_ws(line):
     return (m.group(1), None, None)
 
 
+ROW_WIDTH = 100
+
+
+def joined_rows(text, bad, label):
+    """The timeline's lines with each summary row's continuation lines joined to it; a wrapped
+    line that is too long although it has a break within ROW_WIDTH is put in bad."""
+    out, in_row = [], False
+    for line in text.splitlines():
+        cont = in_row and line.startswith(' ' * 8) and not line.startswith(' ' * 9)
+        if ROW_RE.match(line) or cont:
+            if len(line) > ROW_WIDTH:
+                # the first place the line could break: after ", " or before " -- "
+                cuts = [i + 1 for i in range(len(line) - 1) if line[i:i + 2] == ', '
+                        and line[:i].strip()] + [i for i in range(len(line) - 3)
+                                                  if line[i:i + 4] == ' -- ' and line[:i].strip()]
+                if cuts and min(cuts) <= ROW_WIDTH:
+                    bad.append('%s: a %d-column summary line that breaks at column %d: %s'
+                               % (label, len(line), min(cuts), line[:50]))
+        if cont:
+            out[-1] += ' ' + line.strip()
+            continue
+        in_row = bool(ROW_RE.match(line))
+        out.append(line)
+    return out
+
+
 def check_summary_agrees(corpus):
     bad, rows = [], 0
     for c in captures(corpus):
         text = run(['-q', '-r', c]).stdout.decode('utf-8', 'replace')
+        lines = joined_rows(text, bad, os.path.basename(c))
+        nok = sum(1 for ln in lines if ROW_RE.match(ln) and ln.endswith(' -- ok'))
+        nbad = sum(1 for ln in lines if ROW_RE.match(ln) and ' -- BAD: ' in ln)
+        total = [ln for ln in lines if ln.startswith('  connections ') and ' ok, ' in ln]
+        if any(ROW_RE.match(ln) for ln in lines) and (
+                not total or total[-1] != lines[-1] or
+                not total[-1].split(None, 1)[1].startswith('%d ok, %d BAD' % (nok, nbad))):
+            bad.append('%s: last line %r, want "connections %d ok, %d BAD"'
+                       % (os.path.basename(c), lines[-1] if lines else '', nok, nbad))
         sums = {}
         for line in run(['-q', '--json', '-r', c]).stdout.decode('utf-8', 'replace').splitlines():
             obj = json.loads(line)
             if obj.get('ev') == 'conn.summary':
                 sums[obj['conn']] = obj
         seen = set()
-        for line in text.splitlines():
+        for line in lines:
             m = ROW_RE.match(line)
             if not m:
                 continue

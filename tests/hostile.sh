@@ -56,6 +56,7 @@ fi
 MIB=1024
 BASE=$((16 * MIB + 4 * MIB)) # the program, and the file read-ahead
 CONN=2 # KiB per tracked connection, rounded up from the 1.1 of LIMITS
+LOSS=1 # KiB per loss record (LIMITS: a direction that shows loss, about 270 B)
 
 # run NAME FILE WANT_RC BOUND_KIB [wstap options...]: run one case, then check that it ended
 # with WANT_RC, that stderr holds no sanitizer or valgrind report, and the RSS bound.
@@ -142,7 +143,8 @@ check "-c 30000 stops after 30000 packets" sh -c "grep -q '\"packets\":30000[,}]
 rm -f "$DIR/ra-file.json" "$DIR/ra-stdin.json"
 
 # bound: 64 MiB out of order in all, 32 MiB of retained delivered data in all, 2000 connections
-run oooconns oooconns.pcap 0 $((BASE + 64 * MIB + 32 * MIB + 2000 * CONN))
+# with a hole each (so a loss record each)
+run oooconns oooconns.pcap 0 $((BASE + 64 * MIB + 32 * MIB + 2000 * CONN + 2000 * LOSS))
 check "tcp.anomaly ooo_limit" has '"kind":"ooo_limit"'
 check "every connection's hole becomes a tcp.gap" count_is '"ev":"tcp.gap"' 2000
 check "every connection reported at the end" count_is '"ev":"tcp.close"' 2000

@@ -329,6 +329,7 @@ struct wst_ev_ws_control {
     struct wst_str data;
     int code; /* close: -1 when the frame had no status code */
     struct wst_str reason;
+    int64_t rtt_us; /* pong: since the ping with the same payload (pingpair.h); -1 unpaired */
 };
 
 struct wst_ev_ws_error {
