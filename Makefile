@@ -76,7 +76,7 @@ wstap: $(BUILD)/src/main.o $(LIBAPP) $(LIBCORE)
 $(BUILD)/wstap: $(BUILD)/src/main.o $(LIBAPP) $(LIBCORE)
 	$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CORE_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/util.h $(LIBAPP) $(LIBCORE)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/util.h tests/unit/wsbuild.h $(LIBAPP) $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(PCAP_CFLAGS) -Itests/unit -o $@ $< \
 	    $(LIBAPP) $(LIBCORE) $(SAN) $(LDFLAGS) $(CHECK_LIBS) $(PCAP_LIBS) $(CORE_LIBS)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "wsbuild.h"
 #include "wsmid.h"
 
 #define REQUIRE(c)                                                                                 \
@@ -14,62 +15,6 @@
         if (!(c))                                                                                  \
             ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c);                                     \
     } while (0)
-
-struct wb {
-    uint8_t *p;
-    size_t n, cap;
-};
-
-static void wb_raw(struct wb *w, const void *src, size_t n)
-{
-    if (w->n + n > w->cap) {
-        w->cap = (w->n + n) * 2 + 64;
-        w->p = realloc(w->p, w->cap);
-        REQUIRE(w->p != NULL);
-    }
-    if (n)
-        memcpy(w->p + w->n, src, n);
-    w->n += n;
-}
-
-static void wb_free(struct wb *w)
-{
-    free(w->p);
-    memset(w, 0, sizeof *w);
-}
-
-static const uint8_t KEY[4] = {0x37, 0xfa, 0x21, 0x3d};
-
-/* A frame with a minimal length; masked with key when key != NULL. */
-static void wb_frame(struct wb *w, bool fin, unsigned rsv, unsigned op, const uint8_t *key,
-                     const void *payload, size_t len)
-{
-    uint8_t h[14];
-    size_t o = 0;
-    h[o++] = (uint8_t)((fin ? 0x80 : 0) | (rsv << 4) | op);
-    uint8_t m = key ? 0x80 : 0;
-    if (len < 126) {
-        h[o++] = (uint8_t)(m | len);
-    } else if (len <= 0xFFFF) {
-        h[o++] = m | 126;
-        h[o++] = (uint8_t)(len >> 8);
-        h[o++] = (uint8_t)len;
-    } else {
-        h[o++] = m | 127;
-        for (int i = 7; i >= 0; i--)
-            h[o++] = (uint8_t)((uint64_t)len >> (8 * i));
-    }
-    if (key) {
-        memcpy(h + o, key, 4);
-        o += 4;
-    }
-    wb_raw(w, h, o);
-    size_t at = w->n;
-    wb_raw(w, payload, len);
-    if (key)
-        for (size_t i = 0; i < len; i++)
-            w->p[at + i] ^= key[i & 3];
-}
 
 static uint32_t rnd_state;
 static uint8_t rnd8(void)
